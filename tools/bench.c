@@ -1,0 +1,3 @@
+/* tools/bench (placeholder until the pipeline lands). */
+#include <stdio.h>
+int main(void) { return 0; }

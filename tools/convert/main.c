@@ -1,0 +1,2 @@
+/* ctconvert (placeholder). */
+int main(void) { return 0; }
