@@ -37,12 +37,17 @@ typedef struct {
 enum { CTM_TASK_SEGMENTATION = 0, CTM_TASK_CLASSIFICATION = 1 };
 #define CTM_TRUNCATION_NONE 0xFFFFFFFFu   /* resnet50: all four layers feed the FPN */
 
-/* Architecture and test-time settings (584 bytes in version 1). */
+/* Architecture and test-time settings (616 bytes in version 1). Thresholds
+ * are float64 because PyTorch receives them as Python floats. */
 typedef struct {
     uint32_t task;                 /* CTM_TASK_* */
     uint32_t backbone_depth;       /* 18, 34 or 50 */
     uint32_t truncation;           /* 0, 1, 2 or CTM_TRUNCATION_NONE */
     uint32_t num_classes;          /* n_c, background included */
+    uint32_t stem_width;           /* conv1 output channels (64; smaller in test models) */
+    uint32_t fpn_channels;         /* FPN output channels (256) */
+    uint32_t representation_size;  /* TwoMLPHead width (128) */
+    uint32_t mask_head_channels;   /* mask head conv/deconv channels (128; 256 for resnet50); 0 for classifiers */
     uint32_t num_anchor_sizes;
     uint32_t num_aspect_ratios;
     float    anchor_sizes[CTM_MAX_ANCHORS];
@@ -54,11 +59,11 @@ typedef struct {
     uint32_t size_divisible;       /* zero-pad to a multiple */
     uint32_t rpn_pre_nms_top_n;    /* per level */
     uint32_t rpn_post_nms_top_n;
-    float    rpn_nms_thresh;
-    float    box_score_thresh;
-    float    box_nms_thresh;
     uint32_t detections_per_img;   /* D; equals roi_batch_size for classifiers */
-    float    mask_thresh;          /* on mask logits */
+    double   rpn_nms_thresh;
+    double   box_score_thresh;
+    double   box_nms_thresh;
+    double   mask_thresh;          /* on mask logits */
     uint32_t roi_batch_size;       /* classifier D (0 for segmentation) */
     uint32_t s_features;           /* classifier S width (0 for segmentation) */
     uint32_t num_image_classes;    /* 3 for classifiers, 0 for segmentation */
@@ -81,7 +86,7 @@ typedef struct {
 } ctm_tensor_entry;
 
 _Static_assert(sizeof(ctm_header) == CTM_HEADER_SIZE, "header layout");
-_Static_assert(sizeof(ctm_config) == 584, "config layout");
+_Static_assert(sizeof(ctm_config) == 616, "config layout");
 _Static_assert(sizeof(ctm_tensor_entry) == 128, "tensor entry layout");
 
 #endif

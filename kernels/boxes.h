@@ -1,0 +1,33 @@
+/* Box arithmetic shared by the RPN and the RoI heads: decode with the
+ * BoxCoder rule, clipping, and (batched) non-maximum suppression. Boxes are
+ * (x1,y1,x2,y2) float32. */
+#ifndef CT_KERNELS_BOXES_H
+#define CT_KERNELS_BOXES_H
+
+/* BoxCoder.decode (spec §7.3): deltas [n,4] (dx,dy,dw,dh) against reference
+ * boxes ref [n,4] -> out [n,4]; weights (wx,wy,ww,wh); dw, dh clamped from
+ * above at clip. Deltas may be strided: delta i is at deltas + i*delta_stride. */
+void ct_box_decode(const float *ref, const float *deltas, int delta_stride, int n,
+                   const float weights[4], float clip, float *out);
+
+/* Clamp x to [0,width] and y to [0,height], in place, n boxes. */
+void ct_box_clip(float *boxes, int n, float width, float height);
+
+/* Greedy NMS as torchvision 0.14's CPU kernel: order by descending score,
+ * ties by ascending index; suppress when IoU > iou_thresh (IoU in float32,
+ * compared in double). Writes the kept indices, in that order, to keep
+ * (room for n) and returns their count. scratch: room for 2n ints. */
+int ct_nms(const float *boxes, const float *scores, int n, double iou_thresh,
+           int *keep, int *scratch);
+
+/* torchvision 0.14 batched_nms: NMS within each group (class or level).
+ * Uses the coordinate-offset trick when n*4 <= 4000 (boxes shifted by
+ * group * (max coordinate + 1) in float32) and a per-group loop otherwise,
+ * exactly as torchvision chooses. Kept indices sorted by descending score,
+ * ties by ascending index. scratch: room for 4n floats + 4n ints (see
+ * ct_batched_nms_scratch_bytes). */
+int ct_batched_nms(const float *boxes, const float *scores, const int *groups, int n,
+                   double iou_thresh, int *keep, void *scratch);
+size_t ct_batched_nms_scratch_bytes(int n);
+
+#endif

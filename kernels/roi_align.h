@@ -1,0 +1,12 @@
+/* RoIAlign as torchvision's roi_align with aligned=False (spec §7.1). */
+#ifndef CT_KERNELS_ROI_ALIGN_H
+#define CT_KERNELS_ROI_ALIGN_H
+
+/* feat [c,h,w]; boxes [n,4] as (x1,y1,x2,y2) in image coordinates;
+ * out [n,c,out_h,out_w]. sampling_ratio > 0 samples that many points per bin
+ * side; <= 0 uses ceil(roi_size / out_size) as torchvision does. */
+void ct_roi_align(const float *feat, int c, int h, int w,
+                  const float *boxes, int n, float spatial_scale,
+                  int out_h, int out_w, int sampling_ratio, float *out);
+
+#endif
