@@ -3,7 +3,7 @@
 CC      ?= cc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
-WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -ffp-contract=off
 CPPFLAGS := -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -Ikernels
 LDLIBS  := -lm -lpthread
 PREFIX  ?= /usr/local
@@ -24,7 +24,7 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 LIB       := $(B)/libctinfer.a
 BINS      := $(B)/ctinfer $(B)/ctconvert $(B)/bench
 
-.PHONY: all test asan clean install
+.PHONY: all test asan clean install fuzz
 .SECONDARY:
 # The default build also places copies at the documented paths:
 # ./ctinfer, ./ctconvert, ./tools/bench and ./libctinfer.a.
@@ -37,9 +37,13 @@ tools/bench: $(B)/bench
 	cp $< $@
 endif
 
-# Per-ISA kernel files get their instruction set; dispatch picks one at run time.
-$(B)/%_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mavx2
-$(B)/%_avx2.o:   CFLAGS += -mavx2 -mfma
+# Per-ISA kernel files get their instruction set (x86 only; elsewhere they
+# compile to nothing); the dispatcher picks one at run time.
+ifneq ($(filter x86_64% i686% i386%,$(shell $(CC) -dumpmachine)),)
+$(B)/%_avx2.o: CFLAGS += -mavx2 -mfma
+endif
+
+$(B)/tests/%.o: CPPFLAGS += -Itests -Itests/support -Itools/convert
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -73,6 +77,16 @@ asan:
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" test
 
+# libFuzzer targets for the image decoders (clang): build-fuzz/fuzz_<name>.
+# Run e.g.: build-fuzz/fuzz_png -max_total_time=300 fuzz/corpus/png
+FUZZ_BIN  := $(patsubst fuzz/%.c,build-fuzz/%,$(sort $(wildcard fuzz/fuzz_*.c)))
+FUZZ_DEPS := $(sort $(wildcard src/image/*.c src/util/*.c))
+fuzz: $(FUZZ_BIN)
+build-fuzz/%: fuzz/%.c $(FUZZ_DEPS) $(wildcard src/image/*.h src/util/*.h)
+	@mkdir -p build-fuzz
+	clang $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -o $@ $< $(FUZZ_DEPS) -lm
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
 	install -m 755 ctinfer ctconvert $(DESTDIR)$(PREFIX)/bin/
@@ -80,6 +94,6 @@ install: all
 	install -m 644 include/ctinfer.h $(DESTDIR)$(PREFIX)/include/
 
 clean:
-	rm -rf build build-asan libctinfer.a ctinfer ctconvert tools/bench
+	rm -rf build build-asan build-fuzz libctinfer.a ctinfer ctconvert tools/bench
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -40,7 +40,10 @@ void ct_upsample_nearest_add(const float *src, int c, int hs, int ws, float *dst
 
 /* ConvTranspose2d(kernel 2, stride 2, padding 0) with bias, then optional ReLU:
  * x [cin,h,w], weight [cin,cout,2,2] -> y [cout,2h,2w], where
- * y[o,2i+u,2j+v] = bias[o] + sum_c x[c,i,j] * weight[c,o,u,v]. */
+ * y[o,2i+u,2j+v] = bias[o] + sum_c x[c,i,j] * weight[c,o,u,v] (sum first).
+ * bias may be NULL; y must not overlap x. ct_deconv2x2 computes the sums as
+ * one GEMM into a [cout*4, h*w] buffer allocated per call (if that fails,
+ * the naive twin computes the result) and scatters it into y. */
 void ct_deconv2x2(const float *x, int cin, int h, int w, const float *weight,
                   const float *bias, int cout, int relu, float *y);
 void ct_deconv2x2_naive(const float *x, int cin, int h, int w, const float *weight,

@@ -3,6 +3,8 @@
 #ifndef CT_KERNELS_RESIZE_H
 #define CT_KERNELS_RESIZE_H
 
+#include <stddef.h>
+
 /* src [c,hs,ws] -> dst [c,hd,wd]. The source coordinate of output index d is
  * src = (double)scale * (d + 0.5) - 0.5 clamped at 0, with scale = (float)in/out
  * unless a scale is given (>0: PyTorch's 1/scale_factor path, as float), lo =
@@ -13,8 +15,11 @@ void ct_resize_bilinear(const float *src, int c, int hs, int ws,
 
 /* paste_masks_in_image for one mask (spec §9): mask [m,m] logits, box in
  * original-image pixels; writes canvas [H,W] (zero outside the pasted
- * rectangle, which is fully overwritten). scratch: room for the (m+2)^2 padded
- * mask plus the resized box-sized map, see ct_paste_scratch_floats. */
+ * rectangle, which is fully overwritten). Only the part of the resized map
+ * inside the image is computed, so scratch needs room for just the (m+2)^2
+ * padded mask: ct_paste_scratch_floats (box, H, W are not needed for that
+ * and kept for the interface). A box with a non-finite coordinate pastes
+ * nothing. */
 void ct_paste_mask(const float *mask, int m, const float box[4], int H, int W,
                    float *canvas, float *scratch);
 size_t ct_paste_scratch_floats(int m, const float box[4], int H, int W);

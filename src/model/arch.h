@@ -31,4 +31,11 @@ ct_status ct_arch_tensors(const ctm_config *cfg, ct_tensor_spec **specs, size_t 
  * D, mask threshold, class names per task. */
 void ct_arch_defaults(ctm_config *cfg);
 
+/* Checks that have[0, count) (any order) is exactly cfg's tensor set with the
+ * same shapes; fails with CT_E_FORMAT naming the first missing, misshapen,
+ * duplicated or unexpected tensor. When order is not NULL, order[i] receives
+ * the index in `have` of the i-th tensor in state_dict order. */
+ct_status ct_arch_match(const ctm_config *cfg, const ct_tensor_spec *have, size_t count,
+                        size_t *order, ct_error *err);
+
 #endif

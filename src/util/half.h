@@ -1,0 +1,12 @@
+/* IEEE 754 binary16 <-> binary32 conversion (exact widening). */
+#ifndef CT_UTIL_HALF_H
+#define CT_UTIL_HALF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+float ct_half_to_float1(uint16_t h);
+/* src: n little-endian binary16 values (any alignment); dst: n floats. */
+void ct_half_to_float(const void *src, float *dst, size_t n);
+
+#endif

@@ -1,0 +1,1 @@
+"""Stand-in for the authors' `models` package: only what their checkpoints pickle."""

@@ -1,0 +1,1 @@
+"""Stand-in for `models.mask_net`: the AnchorGenerator classes pickled in checkpoints."""
