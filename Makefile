@@ -40,14 +40,14 @@ endif
 # Per-ISA kernel files get their instruction set (x86 only; elsewhere they
 # compile to nothing); the dispatcher picks one at run time.
 ifneq ($(filter x86_64% i686% i386%,$(shell $(CC) -dumpmachine)),)
-$(B)/%_avx2.o: CFLAGS += -mavx2 -mfma
+$(B)/%_avx2.o: ISA_FLAGS := -mavx2 -mfma
 endif
 
 $(B)/tests/%.o: CPPFLAGS += -Itests -Itests/support -Itools/convert
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(ISA_FLAGS) -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -62,7 +62,8 @@ $(B)/ctinfer: $(CLI_OBJ) $(LIB)
 $(B)/ctconvert: $(B)/tools/convert/main.o $(CONV_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/bench: $(B)/tools/bench.o $(LIB)
+BENCH_OBJ := $(patsubst %.c,$(B)/%.o,$(sort $(wildcard tools/bench_*.c)))
+$(B)/bench: $(BENCH_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/%: $(B)/tests/%.o $(TSUP_OBJ) $(CONV_OBJ) $(LIB)

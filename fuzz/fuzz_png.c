@@ -1,5 +1,7 @@
 /* libFuzzer target: PNG decoding and the model-input conversion; a decoded
- * 8-bit gray/RGB/RGBA image must survive the encoder round trip. */
+ * 8-bit gray/RGB/RGBA image must survive the encoder round trip. The input
+ * is also decoded with every chunk CRC repaired, so that mutations reach
+ * the stages behind the CRC check. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,7 @@
 #include "image/png_decode.h"
 #include "image/png_encode.h"
 #include "image/slice.h"
+#include "util/crc32.h"
 
 static void check_round_trip(const ct_raster *r) {
     if (r->bit_depth != 8 || r->channels == 2) return;
@@ -21,14 +24,36 @@ static void check_round_trip(const ct_raster *r) {
     free(png);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    ct_image_limits lim = {1u << 20, 1u << 24};     /* keep each run small and fast */
+/* Rewrites the CRC of every complete chunk after the signature. */
+static void repair_crcs(uint8_t *png, size_t len) {
+    size_t pos = 8;
+    while (pos + 12 <= len) {
+        uint32_t n = (uint32_t)png[pos] << 24 | (uint32_t)png[pos + 1] << 16 | (uint32_t)png[pos + 2] << 8 | png[pos + 3];
+        if (n > len - pos - 12) return;
+        uint32_t crc = ct_crc32(0, png + pos + 4, (size_t)n + 4);
+        for (int i = 0; i < 4; i++) png[pos + 8 + n + (size_t)i] = (uint8_t)(crc >> (24 - 8 * i));
+        pos += 12 + (size_t)n;
+    }
+}
+
+static void decode(const uint8_t *data, size_t size, const ct_image_limits *lim) {
     ct_raster r;
     ct_error err;
-    if (ct_png_decode(data, size, &lim, &r, &err) == CT_OK) {
+    if (ct_png_decode(data, size, lim, &r, &err) == CT_OK) {
         check_round_trip(&r);
         ct_raster_free(&r);
     }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    ct_image_limits lim = {1u << 20, 1u << 24};     /* keep each run small and fast */
+    decode(data, size, &lim);
+    uint8_t *repaired = malloc(size ? size : 1);
+    memcpy(repaired, data, size);
+    repair_crcs(repaired, size);
+    decode(repaired, size, &lim);
+    free(repaired);
+    ct_error err;
     ct_slice_options opt;
     ct_slice_options_default(&opt);
     opt.limits = lim;

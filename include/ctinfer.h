@@ -101,6 +101,9 @@ typedef struct {
 
 void ct_options_default(const ct_model *model, ct_options *opt);
 
+/* The thread count a session with threads = 0 uses: the cores available. */
+int ct_default_threads(void);
+
 /* Per-run state (activation memory). One session per concurrent caller. */
 typedef struct ct_session ct_session;
 ct_status ct_session_new(const ct_model *model, const ct_options *opt, ct_session **out,

@@ -6,7 +6,9 @@
 #include "test.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "../tools/convert/checkpoint.h"
 #include "../tools/convert/infer.h"
@@ -258,10 +260,67 @@ static void test_memory_matches_file(void) {
     }
 }
 
+/* ---- the ctconvert command line ---------------------------------------- */
+
+/* Runs "ctconvert ARGS" (stdout and stderr together); returns its exit status. */
+static int run_cli(const char *args, char *out, size_t size) {
+    const char *bin = getenv("CT_BIN") ? getenv("CT_BIN") : "build";
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/ctconvert %s 2>&1", bin, args);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int lines(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+static void test_cli(void) {
+    static char out[65536];
+    char args[1024];
+    CHECK(run_cli("", out, sizeof out) == 2 && strstr(out, "usage: ctconvert"));
+    CHECK(run_cli("--help", out, sizeof out) == 0 && strstr(out, "never\nexecuted"));
+    CHECK(run_cli("--version", out, sizeof out) == 0 && strstr(out, "ctconvert " CTINFER_VERSION));
+    CHECK(run_cli("--bogus a b", out, sizeof out) == 2 && strstr(out, "unknown option --bogus"));
+    CHECK(run_cli("--score-thresh nan a b", out, sizeof out) == 2 && strstr(out, "--score-thresh"));
+    CHECK(run_cli("--detections", out, sizeof out) == 2 && strstr(out, "needs a value"));
+    CHECK(run_cli("only_one.pth", out, sizeof out) == 2);
+    CHECK(run_cli("/nonexistent/x.pth out.bin", out, sizeof out) == 1 && lines(out) == 1 &&
+          strstr(out, "/nonexistent/x.pth: cannot open"));
+    /* A conversion, its model file verified and summarized like the checkpoint. */
+    const char *bin = convert_scratch_path(2, "cli.bin");
+    snprintf(args, sizeof args, "--score-thresh=0.25 %s %s", pth_path("seg_r18_t1_legacy_cuda"), bin);
+    CHECKF(run_cli(args, out, sizeof out) == 0 && strstr(out, "wrote"), "%s", out);
+    snprintf(args, sizeof args, "--verify %s", bin);
+    CHECKF(run_cli(args, out, sizeof out) == 0 && strstr(out, ": ok (99 tensors, 18510 parameters)"), "%s", out);
+    snprintf(args, sizeof args, "--info %s", bin);
+    CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "score > 0.25") &&
+          strstr(out, "parameters      18510 (BatchNorm running statistics not counted)"));
+    snprintf(args, sizeof args, "--info %s", pth_path("seg_r18_t1_legacy_cuda"));
+    CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "legacy stream") &&
+          strstr(out, "anchor_generator") && strstr(out, "backbone.body.layer3.1.bn2.running_var") &&
+          strstr(out, "parameters      18510 (BatchNorm running statistics not counted)") &&
+          strstr(out, "sizes 2 4 8 16 32 x aspect ratios (h/w) 0.1 0.25 0.5 1 1.5 2"));
+    /* Failures are one line naming the file: a model file is no checkpoint, nor a checkpoint a model. */
+    snprintf(args, sizeof args, "%s %s.again", bin, bin);
+    CHECKF(run_cli(args, out, sizeof out) == 1 && lines(out) == 1 && strstr(out, "already a ctinfer model"), "%s", out);
+    snprintf(args, sizeof args, "--verify %s", pth_path("cls_r18_t1_zip"));
+    CHECKF(run_cli(args, out, sizeof out) == 1 && lines(out) == 1 && strstr(out, "bad magic"), "%s", out);
+    snprintf(args, sizeof args, "--task classification %s %s", pth_path("seg_r18_t1_legacy_cuda"), bin);
+    CHECKF(run_cli(args, out, sizeof out) == 1 && lines(out) == 1 && strstr(out, "s2new.fc_scores.weight"), "%s", out);
+}
+
 int main(void) {
     RUN(test_fixtures_convert_bit_exact);
     RUN(test_fixture_features);
     RUN(test_overrides);
     RUN(test_memory_matches_file);
+    RUN(test_cli);
     return TEST_SUMMARY();
 }

@@ -164,7 +164,13 @@ static void test_hand_made_blocks(void) {
     put_code(&d, 0, 1);                              /* the block: end of block */
     uint8_t *none = NULL;
     st = ct_inflate_raw_alloc(d.buf, d.len, 16, &none, &n, NULL, &err);
-    CHECKF(st == CT_OK && n == 0, "status %d (%s) n %zu", st, err.message, n);
+    CHECKF(st == CT_OK && n == 0 && none, "status %d (%s) n %zu", st, err.message, n);
+    free(none);
+    /* An empty final stored block into a growable buffer (found by fuzzing). */
+    const uint8_t empty_stored[5] = {0x01, 0x00, 0x00, 0xff, 0xff};
+    none = NULL;
+    st = ct_inflate_raw_alloc(empty_stored, 5, 16, &none, &n, NULL, &err);
+    CHECKF(st == CT_OK && n == 0 && none, "status %d (%s) n %zu", st, err.message, n);
     free(none);
 }
 

@@ -8,6 +8,7 @@
  * pasting within 1e-5 (torch may fuse multiply-adds, which moves sums by an
  * ulp); convolution, transposed convolution and linear within 1e-5 relative
  * to the sum of |terms| (different summation order). */
+#include <float.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,15 +110,6 @@ static const kv_tensor *kv_get(const kv_file *kv, const char *name) {
 }
 
 #define LOAD(kv, file) CHECKF(kv_load(file, kv), "cannot read " FIXTURES "%s", file)
-
-/* Distance in units in the last place (same sign assumed; 0 for equal). */
-static int64_t ulp_diff(float a, float b) {
-    int32_t ia, ib;
-    memcpy(&ia, &a, 4), memcpy(&ib, &b, 4);
-    if (ia < 0) ia = INT32_MIN - ia;
-    if (ib < 0) ib = INT32_MIN - ib;
-    return ia > ib ? (int64_t)ia - ib : (int64_t)ib - ia;
-}
 
 /* Counts elements of got that differ from want by more than tol (NaN must
  * match NaN); prints the first. */
@@ -256,20 +248,23 @@ static void test_decode_vs_torch(void) {
             ct_box_decode(ref->f, deltas->f + 4 * c, stride, n, weights->f, clip->f[0], one);
             for (int i = 0; i < n; i++) memcpy(out + ((size_t)i * classes + c) * 4, one + 4 * i, 4 * sizeof *one);
         }
-        /* Where dw = dh = 0 no exp rounding is involved: bit-exact there. */
+        /* Where dw = dh = 0 no exp rounding is involved: bit-exact there.
+         * Elsewhere torch's exp may differ from expf by 1 ulp, which moves
+         * pcx -/+ pw/2 by up to ~2.5 ulp of the larger coordinate on that axis. */
         int bad = 0, exact_rows = 0;
         for (size_t i = 0; i < want->count; i++) {
             const float *d = deltas->f + (i / 4) * 4;   /* [n, classes*4] row-major = [n*classes, 4] */
-            int exact = d[2] == 0.0f && d[3] == 0.0f;
+            const float *box = want->f + i / 4 * 4;
+            int exact = d[2] == 0.0f && d[3] == 0.0f, axis = i % 2;
+            double span = fmax(fabs(box[axis]), fabs(box[axis + 2]));
             exact_rows += exact && i % 4 == 0;
-            if (exact ? out[i] == want->f[i]
-                      : ulp_diff(out[i], want->f[i]) <= 1 || fabs((double)out[i] - want->f[i]) <= 1e-6)
+            if (exact ? out[i] == want->f[i] : fabs((double)out[i] - want->f[i]) <= 4 * FLT_EPSILON * span)
                 continue;
             if (!bad) printf("    %s[%zu]: got %.9g want %.9g\n", name, i, out[i], want->f[i]);
             bad++;
         }
         CHECKF(bad == 0, "decode %s: %d values off", tags[t], bad);
-        CHECK(exact_rows >= 10);
+        CHECK(exact_rows >= 150);
         /* Clip torch's own decoded boxes: bit-exact. */
         memcpy(out, want->f, want->count * sizeof *out);
         ct_box_clip(out, (int)(want->count / 4), (float)hw->i[1], (float)hw->i[0]);

@@ -214,6 +214,7 @@ static ct_status inflate_stored(bitreader *br, outbuf *out, ct_error *err) {
     if (br->len - br->pos < len)
         return ct_fail(err, CT_E_FORMAT, "deflate: truncated stored block (%u bytes declared, %zu left)",
                        len, br->len - br->pos);
+    if (len == 0) return CT_OK;
     ct_status st = out_reserve(out, len, err);
     if (st != CT_OK) return st;
     memcpy(out->buf + out->len, br->in + br->pos, len);
@@ -378,6 +379,8 @@ ct_status ct_inflate_raw_alloc(const uint8_t *in, size_t len, size_t max_out,
     outbuf ob = {NULL, 0, 0, max_out, 1};
     size_t used;
     ct_status st = inflate_blocks(in, len, &ob, &used, err);
+    if (st == CT_OK && !ob.buf && !(ob.buf = malloc(1)))   /* empty output: still a buffer */
+        st = ct_fail(err, CT_E_NOMEM, "out of memory");
     if (st != CT_OK) {
         free(ob.buf);
         return st;

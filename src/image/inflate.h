@@ -19,10 +19,10 @@ uint32_t ct_adler32(uint32_t adler, const void *data, size_t len);
 ct_status ct_inflate_zlib(const uint8_t *in, size_t len, uint8_t *out, size_t out_cap,
                           size_t *out_len, ct_error *err);
 
-/* Decompresses a raw DEFLATE stream into a buffer it allocates (free() it),
- * growing it as needed up to max_out bytes; more output fails with
- * CT_E_LIMIT. *in_used (may be NULL) receives the compressed bytes consumed
- * through the end of the final block. */
+/* Decompresses a raw DEFLATE stream into a buffer it allocates (free() it;
+ * non-NULL on success, even for empty output), growing it as needed up to
+ * max_out bytes; more output fails with CT_E_LIMIT. *in_used (may be NULL)
+ * receives the compressed bytes consumed through the end of the final block. */
 ct_status ct_inflate_raw_alloc(const uint8_t *in, size_t len, size_t max_out,
                                uint8_t **out, size_t *out_len, size_t *in_used,
                                ct_error *err);

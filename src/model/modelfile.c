@@ -1,6 +1,7 @@
 /* Model file reader and validator (see modelfile.h and models/FORMAT.md). */
 #include "model/modelfile.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -185,8 +186,8 @@ ct_status ct_modelfile_check_config(const ctm_config *c, ct_error *err) {
     else if (!isfinite(c->box_score_thresh)) bad = "box_score_thresh";
     else if (!isfinite(c->mask_thresh)) bad = "mask_thresh";
     else if (c->num_image_classes != (cls ? CTM_IMAGE_CLASSES : 0)) bad = "num_image_classes";
-    else if (c->num_classes > CTM_MAX_CLASSES || !names_ok(c->class_names, c->num_classes, CTM_MAX_CLASSES))
-        bad = "class_names";
+    else if (c->num_classes > CTM_MAX_CLASSES) bad = "num_classes";
+    else if (!names_ok(c->class_names, c->num_classes, CTM_MAX_CLASSES)) bad = "class_names";
     else if (!names_ok(c->image_class_names, c->num_image_classes, CTM_IMAGE_CLASSES))
         bad = "image_class_names";
     if (bad) return ct_fail(err, CT_E_FORMAT, "model config: invalid %s", bad);
@@ -197,7 +198,7 @@ ct_status ct_modelfile_check_config(const ctm_config *c, ct_error *err) {
 
 static ct_status map_file(ct_modelfile *mf, const char *path, ct_error *err) {
     int fd = open(path, O_RDONLY);
-    if (fd < 0) return ct_fail(err, CT_E_IO, "cannot open the file");
+    if (fd < 0) return ct_fail(err, CT_E_IO, "cannot open the file (%s)", strerror(errno));
     struct stat sb;
     ct_status st = CT_OK;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))

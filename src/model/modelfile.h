@@ -20,7 +20,8 @@ void ct_modelfile_close(ct_modelfile *mf);
 
 const ctm_config *ct_modelfile_config(const ct_modelfile *mf);
 size_t ct_modelfile_count(const ct_modelfile *mf);
-/* Table entry i (0 <= i < count), in file order. */
+/* Table entry i (0 <= i < count), in file order; the entries are contiguous,
+ * so ct_modelfile_entry(mf, 0) is the whole table (for ct_summary_print). */
 const ctm_tensor_entry *ct_modelfile_entry(const ct_modelfile *mf, size_t i);
 /* The entry named name, or NULL. */
 const ctm_tensor_entry *ct_modelfile_find(const ct_modelfile *mf, const char *name);

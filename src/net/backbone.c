@@ -1,6 +1,8 @@
 /* ResNet v1 body + FPN without the max-pool level (spec §3, §4). */
 #include "net/backbone.h"
 
+#include <stdio.h>
+
 #include "conv.h"
 #include "util/error.h"
 
@@ -42,9 +44,6 @@ static ct_status run_body(ct_session *s, const ct_fmap *input, ct_fmap layer_out
             x = y;
         }
         layer_out[l] = x;
-        char name[16] = "layer0";
-        name[5] = (char)('1' + l);
-        ct_trace(s, name, x.data, 3, x.c, x.h, x.w);
     }
     return CT_OK;
 }
@@ -55,12 +54,16 @@ ct_status ct_backbone_fpn(ct_session *s, const ct_fmap *input, ct_fmap levels[CT
     ct_fmap layer_out[4];
     ct_status st = run_body(s, input, layer_out, err);
     if (st != CT_OK) return st;
-    ct_trace(s, "backbone", layer_out[net->num_layers - 1].data, 3,
-             layer_out[net->num_layers - 1].c, layer_out[net->num_layers - 1].h,
-             layer_out[net->num_layers - 1].w);
+    /* The FPN inputs: "backbone" (one level) or "backbone_0".."backbone_3". */
+    int first = net->num_layers - net->num_levels;
+    for (int i = 0; i < net->num_levels; i++) {
+        char name[16];
+        snprintf(name, sizeof name, net->num_levels == 1 ? "backbone" : "backbone_%d", i);
+        const ct_fmap *f = &layer_out[first + i];
+        ct_trace(s, name, f->data, 3, f->c, f->h, f->w);
+    }
 
     /* Top-down: last = inner(x_top); lower: last = inner(x_i) + nearest_up(last). */
-    int first = net->num_layers - net->num_levels;
     ct_fmap last = {0};
     for (int i = net->num_levels - 1; i >= 0; i--) {
         ct_fmap lateral;
@@ -76,10 +79,9 @@ ct_status ct_backbone_fpn(ct_session *s, const ct_fmap *input, ct_fmap levels[CT
             return st;
     }
     for (int i = 0; i < net->num_levels; i++) {
-        char name[8] = "fpn0";
-        name[3] = (char)('0' + i);
-        ct_trace(s, net->num_levels == 1 ? "fpn" : name, levels[i].data, 3, levels[i].c, levels[i].h,
-                 levels[i].w);
+        char name[16];
+        snprintf(name, sizeof name, net->num_levels == 1 ? "fpn" : "fpn_%d", i);
+        ct_trace(s, name, levels[i].data, 3, levels[i].c, levels[i].h, levels[i].w);
     }
     return CT_OK;
 }

@@ -14,6 +14,7 @@
 #include "net/roi_heads.h"
 #include "net/rpn.h"
 #include "net/session.h"
+#include "threadpool.h"
 #include "util/error.h"
 
 /* Upper bound on pixels of an input image (documented in the README). */
@@ -35,6 +36,8 @@ void ct_options_default(const ct_model *model, ct_options *opt) {
         .threads = 0,
     };
 }
+
+int ct_default_threads(void) { return ct_cpu_count(); }
 
 static ct_status check_options(const ct_options *o, ct_error *err) {
     if (!isfinite(o->score_thresh) || !isfinite(o->mask_thresh))

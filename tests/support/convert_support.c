@@ -244,7 +244,42 @@ void convert_pk_global(convert_buf *b, const char *module, const char *name) {
     convert_pk_op(b, '\n');
 }
 
-uint8_t *convert_zip_build(const convert_zip_item *items, size_t n, size_t *size) {
+/* Central directory entry; with zip64 the sizes and offset move to an extra field. */
+static void central_entry(convert_buf *dir, const convert_zip_item *item, uint32_t crc, uint64_t at,
+                          int zip64) {
+    size_t name_len = strlen(item->name);
+    uint64_t small_size = zip64 ? 0xFFFFFFFFu : item->size, small_at = zip64 ? 0xFFFFFFFFu : at;
+    put_le(dir, 0x02014b50u, 4);
+    put_le(dir, 45, 2); put_le(dir, 45, 2); put_le(dir, 0, 2); put_le(dir, 0, 2);
+    put_le(dir, 0, 4);
+    put_le(dir, crc, 4); put_le(dir, small_size, 4); put_le(dir, small_size, 4);
+    put_le(dir, name_len, 2); put_le(dir, zip64 ? 28 : 0, 2); put_le(dir, 0, 2);   /* extra, comment */
+    put_le(dir, 0, 2); put_le(dir, 0, 2); put_le(dir, 0, 4);                       /* disk, attrs */
+    put_le(dir, small_at, 4);
+    convert_buf_put(dir, item->name, name_len);
+    if (zip64) {
+        put_le(dir, 1, 2); put_le(dir, 24, 2);
+        put_le(dir, item->size, 8); put_le(dir, item->size, 8); put_le(dir, at, 8);
+    }
+}
+
+/* End records: with zip64, a zip64 record and its locator before a saturated EOCD. */
+static void end_records(convert_buf *out, size_t n, uint64_t dir_at, uint64_t dir_len, int zip64) {
+    if (zip64) {
+        uint64_t record_at = out->len;
+        put_le(out, 0x06064b50u, 4); put_le(out, 44, 8);
+        put_le(out, 45, 2); put_le(out, 45, 2); put_le(out, 0, 4); put_le(out, 0, 4);
+        put_le(out, n, 8); put_le(out, n, 8); put_le(out, dir_len, 8); put_le(out, dir_at, 8);
+        put_le(out, 0x07064b50u, 4); put_le(out, 0, 4); put_le(out, record_at, 8); put_le(out, 1, 4);
+    }
+    put_le(out, 0x06054b50u, 4);
+    put_le(out, 0, 2); put_le(out, 0, 2);
+    put_le(out, zip64 ? 0xFFFF : n, 2); put_le(out, zip64 ? 0xFFFF : n, 2);
+    put_le(out, zip64 ? 0xFFFFFFFFu : dir_len, 4); put_le(out, zip64 ? 0xFFFFFFFFu : dir_at, 4);
+    put_le(out, 0, 2);
+}
+
+uint8_t *convert_zip_build(const convert_zip_item *items, size_t n, int zip64, size_t *size) {
     convert_buf out = {0}, dir = {0};
     for (size_t i = 0; i < n; i++) {
         size_t name_len = strlen(items[i].name);
@@ -257,22 +292,11 @@ uint8_t *convert_zip_build(const convert_zip_item *items, size_t n, size_t *size
         put_le(&out, name_len, 2); put_le(&out, 0, 2);
         convert_buf_put(&out, items[i].name, name_len);
         convert_buf_put(&out, items[i].data, items[i].size);
-        put_le(&dir, 0x02014b50u, 4);
-        put_le(&dir, 20, 2); put_le(&dir, 20, 2); put_le(&dir, 0, 2); put_le(&dir, 0, 2);
-        put_le(&dir, 0, 4);
-        put_le(&dir, crc, 4); put_le(&dir, items[i].size, 4); put_le(&dir, items[i].size, 4);
-        put_le(&dir, name_len, 2); put_le(&dir, 0, 2); put_le(&dir, 0, 2);   /* extra, comment */
-        put_le(&dir, 0, 2); put_le(&dir, 0, 2); put_le(&dir, 0, 4);          /* disk, attrs */
-        put_le(&dir, at, 4);
-        convert_buf_put(&dir, items[i].name, name_len);
+        central_entry(&dir, &items[i], crc, at, zip64);
     }
     uint64_t dir_at = out.len;
     convert_buf_put(&out, dir.data, dir.len);
-    put_le(&out, 0x06054b50u, 4);
-    put_le(&out, 0, 2); put_le(&out, 0, 2);
-    put_le(&out, n, 2); put_le(&out, n, 2);
-    put_le(&out, dir.len, 4); put_le(&out, dir_at, 4);
-    put_le(&out, 0, 2);
+    end_records(&out, n, dir_at, dir.len, zip64);
     convert_buf_free(&dir);
     *size = out.len;
     return out.data;

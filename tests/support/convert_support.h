@@ -71,7 +71,8 @@ typedef struct {
     size_t size;
 } convert_zip_item;
 
-/* A stored (uncompressed) ZIP of the items; malloc'd, *size bytes. */
-uint8_t *convert_zip_build(const convert_zip_item *items, size_t n, size_t *size);
+/* A stored (uncompressed) ZIP of the items; malloc'd, *size bytes. With zip64
+ * the directory keeps sizes and offsets in zip64 fields only. */
+uint8_t *convert_zip_build(const convert_zip_item *items, size_t n, int zip64, size_t *size);
 
 #endif

@@ -19,8 +19,9 @@ ct_status golden_load_image(const char *dir, golden_image *img, ct_error *err);
 void golden_image_free(golden_image *img);
 /* Applies dir/settings.txt to opt; -1 on an unknown key or bad value. */
 int golden_read_settings(const char *dir, ct_options *opt);
-/* Compares the public result with the stored final outputs; failures are
- * reported through the test harness's CHECK. Returns the number of failed checks. */
-int golden_check_result(const char *dir, const ct_result *res);
+/* Compares the public result with the stored final outputs (golden
+ * detection i is our detection perm[i] for i < perm_len, else i); prints
+ * each difference and returns their count. */
+int golden_check_result(const char *dir, const ct_result *res, const int *perm, int perm_len);
 
 #endif

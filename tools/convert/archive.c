@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/format.h"
 #include "pickle.h"
 
 #define HEAP_BASE  (64u << 20)
@@ -27,6 +28,20 @@ static ct_zip_entry *find_data_pkl(ct_archive *a) {
     return NULL;
 }
 
+/* torch >= 2.1 records the byte order of the storages; older files are little-endian. */
+static ct_status check_byteorder(ct_archive *a, ct_error *err) {
+    char name[CT_ARCHIVE_MAX_PREFIX + 16];
+    memcpy(name, a->prefix.ptr, a->prefix.len);
+    memcpy(name + a->prefix.len, "byteorder", 9);
+    ct_zip_entry *e = ct_zip_find(&a->zip, name, a->prefix.len + 9);
+    const uint8_t *bytes;
+    if (!e) return CT_OK;
+    ct_status st = ct_zip_read(&a->zip, e, &bytes, err);
+    if (st == CT_OK && !(e->size == 6 && !memcmp(bytes, "little", 6)))
+        st = ct_fail(err, CT_E_UNSUPPORTED, "zip: storages are not little-endian (byteorder record)");
+    return st;
+}
+
 static ct_status open_zip(ct_archive *a, const uint8_t *data, size_t size, ct_error *err) {
     ct_status st = ct_zip_open(&a->zip, data, size, err);
     if (st != CT_OK) return st;
@@ -38,8 +53,9 @@ static ct_status open_zip(ct_archive *a, const uint8_t *data, size_t size, ct_er
     if (a->prefix.len > CT_ARCHIVE_MAX_PREFIX)
         return ct_fail(err, CT_E_LIMIT, "zip: top-level folder name longer than %u bytes",
                        CT_ARCHIVE_MAX_PREFIX);
+    st = check_byteorder(a, err);
     const uint8_t *pickle;
-    st = ct_zip_read(&a->zip, pkl, &pickle, err);
+    if (st == CT_OK) st = ct_zip_read(&a->zip, pkl, &pickle, err);
     if (st != CT_OK) return st;
     ct_py_heap_init(&a->heap, heap_limit((size_t)pkl->size));
     size_t used = 0;
@@ -58,6 +74,8 @@ ct_status ct_archive_open(ct_archive *a, const uint8_t *data, size_t size, ct_er
         ct_py_heap_init(&a->heap, heap_limit(size));
         st = ct_legacy_open(&a->legacy, &a->heap, data, size, err);
         a->root = a->legacy.root;
+    } else if (size >= 8 && memcmp(data, CTM_MAGIC, 8) == 0) {
+        st = ct_fail(err, CT_E_FORMAT, "is already a ctinfer model file, not a checkpoint");
     } else {
         st = ct_fail(err, CT_E_FORMAT, "not a PyTorch checkpoint: neither a zip archive nor a "
                                        "legacy torch.save stream");

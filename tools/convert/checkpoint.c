@@ -1,6 +1,7 @@
 /* Interpretation of a checkpoint's object tree (see checkpoint.h). */
 #include "checkpoint.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -129,7 +130,7 @@ ct_status ct_checkpoint_open_memory(ct_checkpoint *ck, const uint8_t *data, size
 
 static ct_status map_file(const char *path, void **map, size_t *size, ct_error *err) {
     int fd = open(path, O_RDONLY);
-    if (fd < 0) return ct_fail(err, CT_E_IO, "cannot open the file");
+    if (fd < 0) return ct_fail(err, CT_E_IO, "cannot open the file (%s)", strerror(errno));
     struct stat sb;
     ct_status st = CT_OK;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
@@ -172,7 +173,7 @@ void ct_checkpoint_close(ct_checkpoint *ck) {
     memset(ck, 0, sizeof *ck);
 }
 
-ct_status ct_checkpoint_read(ct_checkpoint *ck, size_t i, float *dst, ct_error *err) {
+ct_status ct_checkpoint_read(ct_checkpoint *ck, size_t i, float *dst /* [numel] */, ct_error *err) {
     ct_status st = ct_tensor_view_read(&ck->archive, &ck->tensors[i].view, dst, err);
     if (st != CT_OK) ct_error_prefix(err, ck->tensors[i].name);
     return st;

@@ -49,6 +49,6 @@ ct_status ct_checkpoint_anchors(const ct_checkpoint *ck, uint32_t levels, ct_anc
                                 int *found, ct_error *err);
 
 /* Reads tensor i as contiguous float32 into dst ([numel]). */
-ct_status ct_checkpoint_read(ct_checkpoint *ck, size_t i, float *dst, ct_error *err);
+ct_status ct_checkpoint_read(ct_checkpoint *ck, size_t i, float *dst /* [numel] */, ct_error *err);
 
 #endif

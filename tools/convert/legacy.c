@@ -72,7 +72,32 @@ static const ct_pyobj *storage_object(ct_pyobj **sorted, size_t n, ct_py_bytes k
     return hit ? *hit : NULL;
 }
 
-/* Locates each listed storage's raw bytes: int64 numel, then numel elements. */
+/* Reads the storage block at *pos for `key` (element type from its storage object). */
+static ct_status read_block(ct_pyobj **sorted, size_t num_sorted, const ct_pyobj *key,
+                            const uint8_t *data, size_t size, size_t *pos, ct_legacy_storage *out,
+                            ct_error *err) {
+    if (key->kind != CT_PY_STR) return ct_fail(err, CT_E_FORMAT, "legacy stream: a storage key is not a string");
+    int kl = key->u.s.len > 40 ? 40 : (int)key->u.s.len;
+    const ct_pyobj *obj = storage_object(sorted, num_sorted, key->u.s);
+    size_t elem = obj ? ct_py_dtype_size(obj->u.storage.dtype) : 0;
+    if (!elem)
+        return ct_fail(err, CT_E_FORMAT, "legacy stream: storage %.*s has no known element type", kl,
+                       key->u.s.ptr);
+    if (size - *pos < 8)
+        return ct_fail(err, CT_E_FORMAT, "legacy stream: truncated before storage %.*s", kl, key->u.s.ptr);
+    int64_t numel;
+    memcpy(&numel, data + *pos, 8);
+    *pos += 8;
+    if (numel < 0 || (uint64_t)numel > (size - *pos) / elem)
+        return ct_fail(err, CT_E_FORMAT,
+                       "legacy stream: storage %.*s claims %lld elements, more than the file holds",
+                       kl, key->u.s.ptr, (long long)numel);
+    *out = (ct_legacy_storage){key->u.s, data + *pos, (uint64_t)numel * elem};
+    *pos += (size_t)numel * elem;
+    return CT_OK;
+}
+
+/* Locates each listed storage's raw bytes, in list order after the key list. */
 static ct_status locate_storages(ct_legacy *lg, ct_py_heap *heap, const ct_pyobj *keys,
                                  const uint8_t *data, size_t size, size_t pos, ct_error *err) {
     size_t n = keys->u.seq.len;
@@ -82,40 +107,12 @@ static ct_status locate_storages(ct_legacy *lg, ct_py_heap *heap, const ct_pyobj
         free(sorted);
         return ct_fail(err, CT_E_NOMEM, "legacy stream: out of memory for %zu storages", n);
     }
-    memcpy(sorted, heap->storages, heap->num_storages * sizeof *sorted);
+    if (heap->num_storages) memcpy(sorted, heap->storages, heap->num_storages * sizeof *sorted);
     qsort(sorted, heap->num_storages, sizeof *sorted, storage_obj_cmp);
     ct_status st = CT_OK;
-    for (size_t i = 0; i < n && st == CT_OK; i++) {
-        const ct_pyobj *key = keys->u.seq.items[i];
-        if (key->kind != CT_PY_STR) {
-            st = ct_fail(err, CT_E_FORMAT, "legacy stream: storage key %zu is not a string", i);
-            break;
-        }
-        const ct_pyobj *obj = storage_object(sorted, heap->num_storages, key->u.s);
-        size_t elem = obj ? ct_py_dtype_size(obj->u.storage.dtype) : 0;
-        int kl = key->u.s.len > 40 ? 40 : (int)key->u.s.len;
-        if (!elem) {
-            st = ct_fail(err, CT_E_FORMAT, "legacy stream: storage %.*s has no known element type",
-                         kl, key->u.s.ptr);
-            break;
-        }
-        int64_t numel;
-        if (size - pos < 8) {
-            st = ct_fail(err, CT_E_FORMAT, "legacy stream: truncated before storage %.*s", kl,
-                         key->u.s.ptr);
-            break;
-        }
-        memcpy(&numel, data + pos, 8);
-        pos += 8;
-        if (numel < 0 || (uint64_t)numel > (size - pos) / elem) {
-            st = ct_fail(err, CT_E_FORMAT,
-                         "legacy stream: storage %.*s claims %lld elements, more than the file holds",
-                         kl, key->u.s.ptr, (long long)numel);
-            break;
-        }
-        lg->storages[i] = (ct_legacy_storage){key->u.s, data + pos, (uint64_t)numel * elem};
-        pos += (size_t)numel * elem;
-    }
+    for (size_t i = 0; i < n && st == CT_OK; i++)
+        st = read_block(sorted, heap->num_storages, keys->u.seq.items[i], data, size, &pos,
+                        &lg->storages[i], err);
     free(sorted);
     if (st != CT_OK) return st;
     lg->num_storages = n;

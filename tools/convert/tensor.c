@@ -98,7 +98,7 @@ static int is_contiguous(const ct_tensor_view *v) {
 }
 
 /* Row-major walk over up to four dimensions (missing ones have size 1). */
-static void gather(const ct_tensor_view *v, const uint8_t *base, float *dst) {
+static void gather(const ct_tensor_view *v, const uint8_t *base, float *dst /* [numel] */) {
     uint64_t dims[CTM_MAX_RANK] = {1, 1, 1, 1}, strides[CTM_MAX_RANK] = {0, 0, 0, 0};
     uint32_t pad = CTM_MAX_RANK - v->rank;
     for (uint32_t i = 0; i < v->rank; i++) {
@@ -113,7 +113,8 @@ static void gather(const ct_tensor_view *v, const uint8_t *base, float *dst) {
             }
 }
 
-ct_status ct_tensor_view_read(ct_archive *a, const ct_tensor_view *v, float *dst, ct_error *err) {
+ct_status ct_tensor_view_read(ct_archive *a, const ct_tensor_view *v, float *dst /* [numel] */,
+                             ct_error *err) {
     if (!ct_tensor_is_float(v))
         return ct_fail(err, CT_E_UNSUPPORTED, "has dtype %s, not a floating-point type",
                        ct_py_dtype_name(v->dtype));

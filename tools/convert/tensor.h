@@ -24,6 +24,7 @@ ct_status ct_tensor_view_parse(const ct_pyobj *t, ct_tensor_view *v, ct_error *e
 int ct_tensor_is_float(const ct_tensor_view *v);
 /* Writes the v->numel elements, row-major, as float32 to dst. Fails when the
  * view reaches outside its storage or the storage outside its record. */
-ct_status ct_tensor_view_read(ct_archive *a, const ct_tensor_view *v, float *dst, ct_error *err);
+ct_status ct_tensor_view_read(ct_archive *a, const ct_tensor_view *v, float *dst /* [numel] */,
+                             ct_error *err);
 
 #endif

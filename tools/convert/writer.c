@@ -1,6 +1,7 @@
 /* The model-file writer (see writer.h). */
 #include "writer.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +93,8 @@ static ct_status write_body(ct_checkpoint *ck, const ctm_config *cfg, const ctm_
                             const size_t *source, size_t n, sink *s, ct_error *err) {
     ctm_header zero;
     memset(&zero, 0, sizeof zero);
-    float *buf = malloc(largest(e, n) ? largest(e, n) : 1);
+    size_t biggest = largest(e, n);
+    float *buf = malloc(biggest ? biggest : 1);   /* [numel of the largest tensor] */
     if (!buf) return ct_fail(err, CT_E_NOMEM, "out of memory for the largest tensor");
     ct_status st = CT_OK;
     if (!put(s, &zero, sizeof zero) || !put(s, cfg, sizeof *cfg) || !pad_to(s, table_offset()) ||
@@ -153,7 +155,7 @@ ct_status ct_writer_write(ct_checkpoint *ck, const ctm_config *cfg, const char *
     } else {
         int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
         if (fd < 0)
-            st = ct_fail(err, CT_E_IO, "%s: cannot create %s", path, tmp);
+            st = ct_fail(err, CT_E_IO, "%s: cannot create %s (%s)", path, tmp, strerror(errno));
         else if ((st = write_file(ck, cfg, e, source, n, fd, err)) == CT_E_IO)
             ct_error_prefix(err, path);
         if (st == CT_OK && rename(tmp, path) != 0) st = ct_fail(err, CT_E_IO, "%s: cannot rename %s", path, tmp);

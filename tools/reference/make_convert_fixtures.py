@@ -10,7 +10,8 @@ root with Debian's torch 1.13:
 `--full` (never part of `make test`) saves full-width R18/R34 x truncation 0/1/2 x segmentation/
 classifier models in both formats, converts each with ./ctconvert, verifies the result with
 `ctconvert --verify`, checks the parameter counts against spec §13, and times the conversion of
-the 25 MB (R18 T1 segmentation, legacy, CUDA-tagged) one with /usr/bin/time -v.
+the 25 MB (R18 T1 segmentation, legacy, CUDA-tagged) one, and the same with its Adam state
+(74 MB), with /usr/bin/time -v.
 
 .expect layout: text lines "key value..." up to and including "tensors N", then N records of
   u16 name length, name, u8 rank, u32 dims[rank], float32 data[prod(dims)]   (all little-endian)
@@ -343,13 +344,17 @@ def full_check(out_dir):
                     os.remove(out)
                     if not (depth == 18 and trunc == 1 and task == 'segmentation' and legacy):
                         os.remove(pth)
-    pth = os.path.join(out_dir, 'r18_t1_seg_legacy.pth')
-    timed = run(['/usr/bin/time', '-v', './ctconvert', pth, os.path.join(out_dir, 'timed.bin')])
-    keep = ('Elapsed (wall clock)', 'Maximum resident set size', 'User time', 'System time')
-    print('timed conversion of %s (%.1f MB):' % (pth, os.path.getsize(pth) / 1e6))
-    for line in timed.stderr.splitlines():
-        if any(k in line for k in keep):
-            print('   ', line.strip())
+    sd = random_state_dict(Arch('segmentation', 18, 1), 1)
+    with_optimizer = os.path.join(out_dir, 'r18_t1_seg_legacy_adam.pth')
+    save_authors_checkpoint(with_optimizer, sd, 'segmentation', cuda_tagged=True, with_optimizer=True)
+    for pth in (os.path.join(out_dir, 'r18_t1_seg_legacy.pth'), with_optimizer):
+        timed = run(['/usr/bin/time', '-v', './ctconvert', pth, os.path.join(out_dir, 'timed.bin')])
+        failures += timed.returncode != 0
+        keep = ('Elapsed (wall clock)', 'Maximum resident set size', 'User time', 'System time')
+        print('timed conversion of %s (%.1f MB):' % (pth, os.path.getsize(pth) / 1e6))
+        for line in timed.stderr.splitlines():
+            if any(k in line for k in keep):
+                print('   ', line.strip())
     print('full-size check: %s' % ('all ok' if not failures else '%d FAILED' % failures))
     return failures
 

@@ -54,8 +54,9 @@ class Variant:
     fg_candidates: int = 10        # candidates above the score threshold (bias is tuned to it)
     detections: tuple = (3, 12)    # accepted range of the final detection count
     checkpoint: dict = dataclasses.field(default_factory=dict)
-    store_input: bool = True       # write input.npy (the others cover the same preprocessing)
-    big: bool = False              # real-size input: subsampled input, no RPN deltas/anchors
+    store_input: str = 'full'      # input.npy 'full', 'sub8' (input_sub8.npy) or 'none'
+    store_anchors: bool = True     # anchors.npy
+    store_deltas: bool = True      # rpn_deltas.npy
     pasted_limit: int = 3          # store the pasted masks of the first this many detections
 
 
@@ -76,12 +77,12 @@ ZIP_CUDA = dict(legacy=False, cuda_tagged=True)
 
 VARIANTS = [
     Variant('seg_r18_t0', tiny(truncation='0', stem=4), Settings(**SMALL),
-            Crop((96, 150, 256, 320), (64, 80)), 100, checkpoint=LEGACY_CUDA, store_input=False),
+            Crop((96, 150, 256, 320), (64, 80)), 100, checkpoint=LEGACY_CUDA, store_input='none'),
     Variant('seg_r18_t1', tiny(truncation='1'), Settings(**SMALL),
             Crop((240, 140, 256, 320), (64, 80)), 200, checkpoint=ZIP),
     Variant('seg_r18_t2_nc3', tiny(truncation='2', num_classes=3, fpn=8, rep=12, mask=8),
             Settings(**SMALL), Crop((120, 180, 320, 256), (80, 64)), 300, fg_candidates=14,
-            checkpoint=LEGACY_CPU),
+            checkpoint=LEGACY_CPU, store_input='none', store_anchors=False),
     Variant('seg_r34_t0', tiny(depth=34, truncation='0', stem=4, fpn=8, mask=8), Settings(**SMALL),
             Crop((60, 120, 280, 360), (56, 72)), 400, checkpoint=LEGACY_CUDA),
     Variant('seg_r34_t1_rgb', tiny(depth=34, truncation='1', stem=4), Settings(**SMALL),
@@ -90,21 +91,27 @@ VARIANTS = [
             Crop((150, 160, 196, 252), (49, 63)), 600, checkpoint=LEGACY_CUDA),
     Variant('seg_none', tiny(truncation='1', stem=4, fpn=8), Settings(**SMALL),
             Crop((100, 170, 256, 320), (64, 80)), 700, fg_candidates=0, detections=(0, 0),
-            checkpoint=LEGACY_CUDA, store_input=False),
+            checkpoint=LEGACY_CUDA, store_input='none'),
     Variant('seg_one', tiny(depth=34, truncation='1', stem=4, fpn=8), Settings(**SMALL),
             Crop((260, 170, 256, 320), (64, 80)), 800, fg_candidates=2, detections=(1, 1),
-            checkpoint=ZIP, store_input=False),
+            checkpoint=ZIP, store_input='none'),
     Variant('seg_real_size', tiny(truncation='0', stem=4, fpn=8), Settings(),
-            Crop((40, 120, 420, 300), (84, 60)), 900, checkpoint=LEGACY_CUDA, big=True),
+            Crop((40, 120, 420, 300), (84, 60)), 900, checkpoint=LEGACY_CUDA, store_input='sub8',
+            store_anchors=False, store_deltas=False),
+    Variant('seg_r50', Arch(depth=50, stem_width=2, fpn_channels=8, representation_size=16,
+                            mask_head_channels=8, s_features=0),
+            Settings(**SMALL), Crop((180, 120, 256, 320), (64, 80)), 1300,
+            checkpoint=dict(LEGACY_CUDA, cache_image_size=32), store_input='none',
+            store_anchors=False, store_deltas=False),
     Variant('cls_r18_t1', tiny('classification', 18, '1'), classifier_settings(tiny(), **SMALL),
-            Crop((96, 150, 256, 320), (64, 80)), 1000, checkpoint=LEGACY_CUDA),
-    Variant('cls_r34_t2', tiny('classification', 34, '2', s=24),
+            Crop((96, 150, 256, 320), (64, 80)), 1000, checkpoint=LEGACY_CUDA, store_input='none'),
+    Variant('cls_r34_t2', tiny('classification', 34, '2', stem=4, s=24),
             classifier_settings(tiny(), **SMALL), Crop((240, 140, 256, 320), (64, 80)), 1100,
-            checkpoint=ZIP, store_input=False),
+            checkpoint=ZIP, store_input='none', store_anchors=False),
     Variant('cls_replicate', tiny('classification', 18, '1', stem=4, fpn=8),
             classifier_settings(tiny(), rpn_post_nms_top_n=100, replication_seed=1234, **SMALL),
             Crop((120, 180, 320, 256), (80, 64)), 1200,
-            checkpoint=dict(LEGACY_CUDA, with_optimizer=True), store_input=False),
+            checkpoint=dict(LEGACY_CUDA, with_optimizer=True), store_input='none'),
 ]
 
 
@@ -282,7 +289,8 @@ def nms_problems(what, candidates, thresh, limit, score_eps):
     pairs = torch.triu(close & same & (iou > thresh - IOU_EPS), diagonal=1)
     if bool(pairs.any()):
         problems.append('%s: %d overlapping near-tied pairs' % (what, int(pairs.sum())))
-    if len(per_class) > limit and float(_gaps(scores[per_class[limit - 1:limit + 1]])[0]) < score_eps:
+    cut = scores[per_class[limit - 1:limit + 1]]
+    if len(per_class) > limit and float(_gaps(cut)[0]) < score_eps:
         problems.append('%s: near tie at the cut after %d' % (what, limit))
     return problems
 
@@ -342,14 +350,20 @@ def _classifier_problems(variant, out):
 def stage_arrays(variant, out):
     """The per-stage arrays listed in tools/reference/README.md: name -> numpy array."""
     arrays = {}
-    if variant.big:
+    if variant.store_input == 'full':
+        arrays['input'] = out['input']
+    elif variant.store_input == 'sub8':
         arrays['input_sub8'] = out['input'][:, ::8, ::8]
-    else:
-        arrays.update(anchors=out['anchors'], rpn_deltas=out['rpn_deltas'])
-        if variant.store_input:
-            arrays['input'] = out['input']
-    arrays.update(backbone=out['backbone'][-1], fpn=out['fpn'][-1],
-                  rpn_objectness=out['rpn_objectness'],
+    if variant.store_anchors:
+        arrays['anchors'] = out['anchors']
+    if variant.store_deltas:
+        arrays['rpn_deltas'] = out['rpn_deltas']
+    if len(out['fpn']) == 1:
+        arrays.update(backbone=out['backbone'][0], fpn=out['fpn'][0])
+    else:   # resnet50: one file per level, stride 4 * 2**i
+        for i, (body, fpn) in enumerate(zip(out['backbone'], out['fpn'])):
+            arrays.update({'backbone_%d' % i: body, 'fpn_%d' % i: fpn})
+    arrays.update(rpn_objectness=out['rpn_objectness'],
                   proposals=out['proposals'], proposal_scores=out['proposal_scores'],
                   box_class_logits=out['box_class_logits'], box_regression=out['box_regression'])
     if variant.arch.task == 'segmentation':
@@ -409,7 +423,8 @@ def write_info(variant, out, seed, directory):
     a, (h, w) = variant.arch, out['original_size']
     degenerate = out['proposals'][:, 2:] <= out['proposals'][:, :2]
     info = [
-        ('task', a.task), ('backbone', 'resnet%d' % a.depth), ('truncation', a.truncation),
+        ('task', a.task), ('backbone', 'resnet%d' % a.depth),
+        ('truncation', 'none (4 FPN levels)' if a.depth == 50 else a.truncation),
         ('num_classes', a.num_classes), ('stem_width', a.stem_width),
         ('fpn_channels', a.fpn_channels), ('representation_size', a.representation_size),
         ('mask_head_channels', a.mask_head_channels),
@@ -419,11 +434,12 @@ def write_info(variant, out, seed, directory):
                                    ', cuda-tagged' if variant.checkpoint.get('cuda_tagged') else '',
                                    ', with optimizer' if variant.checkpoint.get('with_optimizer')
                                    else '')),
-        ('weight_seed', seed), ('image', '%dx%d %s' % (w, h, 'RGB' if variant.crop.rgb else 'gray')),
+        ('weight_seed', seed),
+        ('image', '%dx%d (WxH) %s' % (w, h, 'RGB' if variant.crop.rgb else 'gray')),
         ('crop_of_ct_slice', 'x %d y %d w %d h %d, box-filtered' % variant.crop.box),
         ('resize_scale', repr(out['resize_scale'])),
-        ('resized', '%dx%d' % (out['image_size'][1], out['image_size'][0])),
-        ('padded', '%dx%d' % (out['input'].shape[2], out['input'].shape[1])),
+        ('resized', '%dx%d (WxH)' % (out['image_size'][1], out['image_size'][0])),
+        ('padded', '%dx%d (WxH)' % (out['input'].shape[2], out['input'].shape[1])),
         ('anchors', len(out['anchors'])), ('proposals', len(out['proposals'])),
         ('degenerate_proposals', int(degenerate.any(1).sum())),
         ('proposal_min_neighbour_gap', _min_gap(out['proposal_scores'])),
@@ -480,8 +496,9 @@ def write_checkpoint(variant, model, directory):
     """model.pth in the authors' format; an equivalent existing file is kept as it is."""
     path = os.path.join(directory, 'model.pth')
     fresh = path + '.new'
-    save_authors_checkpoint(fresh, model.state_dict(), variant.arch.task,
-                            cache_image_size=64, **variant.checkpoint)
+    options = dict(cache_image_size=64)
+    options.update(variant.checkpoint)
+    save_authors_checkpoint(fresh, model.state_dict(), variant.arch.task, **options)
     if _same_checkpoint(path, fresh):
         os.remove(fresh)
     else:

@@ -142,25 +142,27 @@ def nms_vectors(g):
 
 # --------------------------------------------------------------------------- decode / clip
 def decode_vectors(g):
-    n, n_c = 40, 2
-    xy = torch.rand(n, 2, generator=g) * 100
-    wh = torch.rand(n, 2, generator=g) * 50
+    # Coordinates up to ~1300 so that float rounding differs between nearby
+    # formulas (e.g. (x1+x2)/2 for the centre) on enough rows to notice.
+    n, n_c = 200, 2
+    xy = torch.rand(n, 2, generator=g) * 1000
+    wh = torch.rand(n, 2, generator=g) * 300
     wh[::9] = 0.0                       # zero-size reference boxes
     ref = torch.cat([xy, xy + wh], 1)
     deltas = torch.randn(n, 4 * n_c, generator=g) * 2
     deltas[::5, 2] = 30.0               # far beyond the clip
     deltas[::7, 3] = -25.0              # no lower clamp
     deltas[3::6, 6] = 100.0
-    deltas[::4, 2:4] = 0.0              # exp(0) = 1 exactly: these rows must match bit for bit
-    deltas[1::4, 6:8] = 0.0
+    deltas[::2, 2:4] = 0.0              # exp(0) = 1 exactly: these rows must match bit for bit
+    deltas[1::2, 6:8] = 0.0
     clip = math.log(1000.0 / 16)
     out = [("ref", np32(ref)), ("deltas", np32(deltas))]
     for tag, weights in [("w10", (10.0, 10.0, 5.0, 5.0)), ("w1", (1.0, 1.0, 1.0, 1.0))]:
         dec = BoxCoder(weights, bbox_xform_clip=clip).decode_single(deltas, ref)   # [n, 4*n_c]
-        clipped = box_ops.clip_boxes_to_image(dec.reshape(-1, 4), (57, 83))      # (h, w)
+        clipped = box_ops.clip_boxes_to_image(dec.reshape(-1, 4), (570, 830))    # (h, w)
         out += [("%s.weights" % tag, np.array(weights, dtype=np.float32)),
                 ("%s.decoded" % tag, np32(dec)), ("%s.clipped" % tag, np32(clipped))]
-    out += [("clip", np.array([clip], dtype=np.float32)), ("clip_hw", np.array([57, 83], dtype=np.int32))]
+    out += [("clip", np.array([clip], dtype=np.float32)), ("clip_hw", np.array([570, 830], dtype=np.int32))]
     write_vectors("decode.bin", out)
 
 

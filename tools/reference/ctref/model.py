@@ -420,8 +420,8 @@ class ReferenceModel(nn.Module):
                   for f in fpn]
         rois = torch.cat([boxes.new_zeros((len(boxes), 1)), boxes], dim=1)
         if len(fpn) == 1:
-            return roi_align(fpn[0][None], rois, (output_size, output_size), spatial_scale=scales[0],
-                             sampling_ratio=2, aligned=False)
+            return roi_align(fpn[0][None], rois, (output_size, output_size),
+                             spatial_scale=scales[0], sampling_ratio=2, aligned=False)
         k_min, k_max = -math.log2(scales[0]), -math.log2(scales[-1])
         area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
         level = torch.floor(4 + torch.log2(torch.sqrt(area) / 224 + 1e-6))

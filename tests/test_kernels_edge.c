@@ -1,0 +1,178 @@
+/* Kernel semantics on hand-made cases and hostile inputs: NMS ties, zero-area
+ * boxes and group separation, RoIAlign/paste/resize/pool on degenerate maps
+ * and non-finite boxes (no crash, no hang, defined output). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "boxes.h"
+#include "conv.h"
+#include "resize.h"
+#include "roi_align.h"
+#include "test.h"
+
+static int run_nms(const float *boxes, const float *scores, int n, double thr, int *keep) {
+    int *scratch = malloc(2 * (size_t)(n > 0 ? n : 1) * sizeof *scratch);
+    int k = ct_nms(boxes, scores, n, thr, keep, scratch);
+    free(scratch);
+    return k;
+}
+
+static int run_batched(const float *boxes, const float *scores, const int *groups, int n, double thr, int *keep) {
+    void *scratch = malloc(ct_batched_nms_scratch_bytes(n) + 1);
+    int k = ct_batched_nms(boxes, scores, groups, n, thr, keep, scratch);
+    free(scratch);
+    return k;
+}
+
+static void test_nms_order_and_ties(void) {
+    /* Equal scores: ascending index first; identical boxes suppress each other. */
+    float boxes[] = {0, 0, 10, 10, 20, 20, 30, 30, 0, 0, 10, 10, 20, 20, 30, 30, 50, 50, 60, 60};
+    float scores[] = {0.5f, 0.5f, 0.5f, 0.9f, 0.1f};
+    int keep[5];
+    int k = run_nms(boxes, scores, 5, 0.5, keep);
+    CHECK(k == 3);
+    CHECK(keep[0] == 3 && keep[1] == 0 && keep[2] == 4);
+    CHECK(run_nms(boxes, scores, 0, 0.5, keep) == 0);
+}
+
+static void test_nms_threshold_is_strict(void) {
+    /* IoU exactly 0.5 ([0,0,10,10] vs [0,0,10,5]): kept at 0.5, dropped below. */
+    float boxes[] = {0, 0, 10, 10, 0, 0, 10, 5};
+    float scores[] = {0.9f, 0.8f};
+    int keep[2];
+    CHECK(run_nms(boxes, scores, 2, 0.5, keep) == 2);
+    CHECK(run_nms(boxes, scores, 2, 0.4999, keep) == 1);
+}
+
+static void test_nms_zero_area_never_suppressed(void) {
+    /* 0/0 IoU is NaN, and NaN > thr is false: all survive, even identical ones. */
+    float boxes[] = {5, 5, 5, 20, 5, 5, 5, 20, 3, 3, 3, 3, 0, 0, 10, 0};
+    float scores[] = {0.4f, 0.3f, 0.2f, 0.1f};
+    int keep[4];
+    CHECK(run_nms(boxes, scores, 4, 0.0, keep) == 4);
+    CHECK(keep[0] == 0 && keep[1] == 1 && keep[2] == 2 && keep[3] == 3);
+}
+
+/* Three identical boxes, two groups: one survivor per group, in score order,
+ * for both of torchvision's batched paths (small n and n*4 > 4000). */
+static void check_groups_separate(int n) {
+    float *boxes = malloc((size_t)n * 4 * sizeof *boxes), *scores = malloc((size_t)n * sizeof *scores);
+    int *groups = malloc((size_t)n * sizeof *groups), *keep = malloc((size_t)n * sizeof *keep);
+    for (int i = 0; i < n; i++) {   /* far apart filler boxes, each its own group-0 survivor */
+        float x = 20.0f * (float)(i % 100), y = 20.0f * (float)(i / 100);
+        float b[4] = {x, y + 1000, x + 10, y + 1010};
+        memcpy(boxes + 4 * i, b, sizeof b);
+        scores[i] = 0.5f * (float)(n - i) / (float)n;
+        groups[i] = 0;
+    }
+    float same[4] = {0, 0, 10, 10};
+    for (int i = 0; i < 3; i++) memcpy(boxes + 4 * i, same, sizeof same);
+    scores[0] = 0.9f, scores[1] = 0.8f, scores[2] = 0.7f;
+    groups[0] = 0, groups[1] = 1, groups[2] = 0;
+    int k = run_batched(boxes, scores, groups, n, 0.05, keep);
+    CHECKF(k == n - 1, "n=%d: kept %d", n, k);
+    CHECKF(keep[0] == 0 && keep[1] == 1 && keep[2] == 3, "n=%d: keep starts %d %d %d", n, keep[0], keep[1], keep[2]);
+    int sorted = 1;
+    for (int i = 1; i < k; i++) sorted &= scores[keep[i - 1]] >= scores[keep[i]];
+    CHECK(sorted);
+    free(boxes), free(scores), free(groups), free(keep);
+}
+
+static void test_batched_nms_groups_separate(void) {
+    check_groups_separate(3);
+    check_groups_separate(900);    /* coordinate-offset path */
+    check_groups_separate(1200);   /* per-group path */
+}
+
+static void test_decode_and_clip_edges(void) {
+    float ref[8] = {10, 20, 30, 60, 0, 0, 0, 0};
+    float deltas[8] = {0, 0, 0, 0, 1, 1, 50, -50};
+    float w[4] = {1, 1, 1, 1}, out[8];
+    ct_box_decode(ref, deltas, 4, 2, w, 4.135166556742356f, out);
+    CHECK(out[0] == 10 && out[1] == 20 && out[2] == 30 && out[3] == 60);   /* zero deltas: same box */
+    CHECK(out[4] == 0 && out[5] == 0 && out[6] == 0 && out[7] == 0);       /* zero-size reference */
+    float nan_delta[4] = {NAN, 0, 0, 0};
+    ct_box_decode(ref, nan_delta, 4, 1, w, 4.1f, out);
+    CHECK(isnan(out[0]) && isnan(out[2]) && out[1] == 20 && out[3] == 60);
+    float boxes[8] = {-5, 3, 120, 70, NAN, -1, 50, 1e30f};
+    ct_box_clip(boxes, 2, 100, 50);
+    CHECK(boxes[0] == 0 && boxes[1] == 3 && boxes[2] == 100 && boxes[3] == 50);
+    CHECK(isnan(boxes[4]) && boxes[5] == 0 && boxes[6] == 50 && boxes[7] == 50);
+}
+
+static void test_roi_align_hostile(void) {
+    float feat[2 * 3 * 4];
+    for (int i = 0; i < 24; i++) feat[i] = (float)i;
+    float boxes[] = {NAN, 0, 4, 3, 0, 0, INFINITY, 3, -1e30f, -1e30f, 1e30f, 1e30f, 1, 1, 2, 2};
+    float out[4 * 2 * 7 * 7];
+    ct_roi_align(feat, 2, 3, 4, boxes, 4, 1.0f, 7, 7, 0, out);   /* adaptive grid, capped */
+    int finite = 1;
+    for (int i = 0; i < 4 * 2 * 49; i++) finite &= !isnan(out[i]) || i < 2 * 49;
+    CHECK(finite);
+    /* A box covering one pixel centre of a constant map gives that constant. */
+    float flat[9] = {3, 3, 3, 3, 3, 3, 3, 3, 3}, one[4] = {0.5f, 0.5f, 1.5f, 1.5f}, o[4];
+    ct_roi_align(flat, 1, 3, 3, one, 1, 1.0f, 2, 2, 2, o);
+    CHECK(o[0] == 3 && o[1] == 3 && o[2] == 3 && o[3] == 3);
+    /* An empty map gives zeros, not a crash. */
+    for (int i = 0; i < 4; i++) o[i] = 7;
+    ct_roi_align(flat, 1, 0, 3, one, 1, 1.0f, 2, 2, 2, o);
+    CHECK(o[0] == 0 && o[3] == 0);
+}
+
+static void test_paste_hostile(void) {
+    float mask[4] = {1, 2, 3, 4}, canvas[6 * 5], scratch[16];
+    CHECK(ct_paste_scratch_floats(2, mask, 6, 5) == 16);
+    float boxes[][4] = {{NAN, 0, 3, 3}, {0, 0, INFINITY, 3}, {40, 40, 50, 50}, {-50, -50, -40, -40},
+                        {3, 3, 1, 1}, {-1e30f, -1e30f, 1e30f, 1e30f}};
+    for (size_t b = 0; b < sizeof boxes / sizeof *boxes; b++) {
+        for (int i = 0; i < 30; i++) canvas[i] = NAN;
+        ct_paste_mask(mask, 2, boxes[b], 6, 5, canvas, scratch);
+        int ok = 1;
+        for (int i = 0; i < 30; i++) ok &= b == 5 ? !isnan(canvas[i]) : canvas[i] == 0.0f;
+        CHECKF(ok, "box %zu", b);
+    }
+    /* A box over the whole (tiny) image pastes something non-zero inside it. */
+    float whole[4] = {0, 0, 5, 6};
+    ct_paste_mask(mask, 2, whole, 6, 5, canvas, scratch);
+    float sum = 0;
+    for (int i = 0; i < 30; i++) sum += canvas[i];
+    CHECK(sum > 0);
+}
+
+static void test_resize_identity_and_degenerate(void) {
+    float src[6] = {1, 2, 3, 4, 5, 6}, dst[6];
+    ct_resize_bilinear(src, 1, 2, 3, dst, 2, 3, 0, 0);
+    CHECK(!memcmp(src, dst, sizeof src));   /* equal sizes copy exactly */
+    float big[4 * 5];
+    ct_resize_bilinear(src, 1, 1, 1, big, 4, 5, 0, 0);   /* one pixel spreads everywhere */
+    int same = 1;
+    for (int i = 0; i < 20; i++) same &= big[i] == 1.0f;
+    CHECK(same);
+    dst[0] = 9;
+    ct_resize_bilinear(src, 1, 0, 3, dst, 2, 3, 0, 0);   /* empty source: nothing written */
+    CHECK(dst[0] == 9);
+}
+
+static void test_pool_and_upsample_edges(void) {
+    float x[4] = {-INFINITY, -5, -7, -6}, y[4];
+    ct_maxpool2d(x, 1, 2, 2, 3, 2, 1, y);   /* one window covering all: -inf padding never wins */
+    CHECK(y[0] == -5);
+    float src[2] = {1, 2}, dst[3] = {0, 0, 0};
+    ct_upsample_nearest_add(src, 1, 1, 2, dst, 1, 3);   /* 2 -> 3: indices 0, 0, 1 */
+    CHECK(dst[0] == 1 && dst[1] == 1 && dst[2] == 2);
+    ct_upsample_nearest_add(src, 1, 0, 2, dst, 1, 3);   /* empty source: unchanged */
+    CHECK(dst[0] == 1);
+}
+
+int main(void) {
+    RUN(test_nms_order_and_ties);
+    RUN(test_nms_threshold_is_strict);
+    RUN(test_nms_zero_area_never_suppressed);
+    RUN(test_batched_nms_groups_separate);
+    RUN(test_decode_and_clip_edges);
+    RUN(test_roi_align_hostile);
+    RUN(test_paste_hostile);
+    RUN(test_resize_identity_and_degenerate);
+    RUN(test_pool_and_upsample_edges);
+    return TEST_SUMMARY();
+}

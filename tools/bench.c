@@ -1,3 +1,0 @@
-/* tools/bench (placeholder until the pipeline lands). */
-#include <stdio.h>
-int main(void) { return 0; }

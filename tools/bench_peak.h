@@ -1,0 +1,10 @@
+/* This machine's FP32 peak, measured: a loop of independent fused
+ * multiply-adds that keeps every FMA pipe of one core busy. */
+#ifndef CT_TOOLS_BENCH_PEAK_H
+#define CT_TOOLS_BENCH_PEAK_H
+
+/* GFLOP/s of one core (best of several short trials); the widest vector
+ * FMA the CPU has, or a scalar loop elsewhere. */
+double bench_peak_gflops(void);
+
+#endif

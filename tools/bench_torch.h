@@ -1,0 +1,18 @@
+/* The PyTorch peer of tools/bench: tools/reference/bench_torch.py runs as a
+ * child process and performs one forward pass per request. */
+#ifndef CT_TOOLS_BENCH_TORCH_H
+#define CT_TOOLS_BENCH_TORCH_H
+
+#include "ctinfer.h"
+
+typedef struct bench_torch bench_torch;
+
+/* Starts `python tools/reference/bench_torch.py CHECKPOINT IMAGE --threads N`;
+ * NULL (with a message on stderr) when it cannot. */
+bench_torch *bench_torch_start(const char *python, const char *checkpoint, const char *image, int threads);
+/* One forward pass: total and per-stage milliseconds (indexed like
+ * ct_stage_name; either pointer may be NULL). */
+int bench_torch_run(bench_torch *t, double *total_ms, double stage_ms[CT_STAGE_COUNT]);
+void bench_torch_stop(bench_torch *t);
+
+#endif
