@@ -15,12 +15,13 @@ typedef struct {
 /* Output size of one spatial dimension: (in + 2*pad - k) / stride + 1. */
 int ct_conv_out_size(int in, int k, int stride, int pad);
 
-/* Scratch floats ct_conv2d needs for p (0 when none, e.g. 1x1 stride 1). */
+/* Scratch floats ct_conv2d needs for p (0 for 1x1 stride-1 unpadded convs;
+ * otherwise at most cin*kh*kw*512: the patches are unrolled in chunks). */
 size_t ct_conv2d_scratch_floats(const ct_conv_params *p);
 
 /* y[cout,ho,wo] = relu?( conv(x, weight) + bias[cout] + residual[cout,ho,wo] ).
- * bias and residual may be NULL; residual may equal y. scratch holds
- * ct_conv2d_scratch_floats(p) floats. */
+ * bias and residual may be NULL; residual may equal y; y must not overlap x.
+ * scratch holds ct_conv2d_scratch_floats(p) floats. */
 void ct_conv2d(const ct_conv_params *p, const float *x, const float *weight,
                const float *bias, const float *residual, int relu,
                float *y, float *scratch);

@@ -8,8 +8,10 @@
 #include <stddef.h>
 
 /* Cap on the adaptive sampling grid (sampling_ratio <= 0) per bin side, so an
- * absurd box cannot make a near-endless loop; torchvision has no cap. */
-enum { ROI_ALIGN_MAX_GRID = 1024 };
+ * absurd box cannot make a near-endless loop; torchvision has no cap. Only
+ * RoIs over 64 bins' worth of feature pixels per side are affected (the
+ * pipeline always uses sampling_ratio 2). */
+enum { ROI_ALIGN_MAX_GRID = 64 };
 
 /* The four taps of one bilinear sample: offsets into a [h,w] plane and their
  * weights. A sample outside the map has all weights 0 at offset 0, as in

@@ -4,7 +4,9 @@
 
 /* feat [c,h,w]; boxes [n,4] as (x1,y1,x2,y2) in image coordinates;
  * out [n,c,out_h,out_w]. sampling_ratio > 0 samples that many points per bin
- * side; <= 0 uses ceil(roi_size / out_size) as torchvision does. */
+ * side; <= 0 uses ceil(roi_size / out_size) as torchvision does, capped at 64.
+ * Bit-exact with torchvision's CPU kernel. Samples at non-finite coordinates
+ * count as outside the map; an empty map (h or w <= 0) gives zeros. */
 void ct_roi_align(const float *feat, int c, int h, int w,
                   const float *boxes, int n, float spatial_scale,
                   int out_h, int out_w, int sampling_ratio, float *out);

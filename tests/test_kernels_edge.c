@@ -71,7 +71,8 @@ static void check_groups_separate(int n) {
     groups[0] = 0, groups[1] = 1, groups[2] = 0;
     int k = run_batched(boxes, scores, groups, n, 0.05, keep);
     CHECKF(k == n - 1, "n=%d: kept %d", n, k);
-    CHECKF(keep[0] == 0 && keep[1] == 1 && keep[2] == 3, "n=%d: keep starts %d %d %d", n, keep[0], keep[1], keep[2]);
+    CHECKF(k >= 2 && keep[0] == 0 && keep[1] == 1, "n=%d: keep starts %d %d", n, keep[0], keep[1]);
+    if (n > 3) CHECKF(keep[2] == 3, "n=%d: third kept %d", n, keep[2]);
     int sorted = 1;
     for (int i = 1; i < k; i++) sorted &= scores[keep[i - 1]] >= scores[keep[i]];
     CHECK(sorted);
@@ -107,7 +108,7 @@ static void test_roi_align_hostile(void) {
     float out[4 * 2 * 7 * 7];
     ct_roi_align(feat, 2, 3, 4, boxes, 4, 1.0f, 7, 7, 0, out);   /* adaptive grid, capped */
     int finite = 1;
-    for (int i = 0; i < 4 * 2 * 49; i++) finite &= !isnan(out[i]) || i < 2 * 49;
+    for (int i = 0; i < 4 * 2 * 49; i++) finite &= isfinite(out[i]);
     CHECK(finite);
     /* A box covering one pixel centre of a constant map gives that constant. */
     float flat[9] = {3, 3, 3, 3, 3, 3, 3, 3, 3}, one[4] = {0.5f, 0.5f, 1.5f, 1.5f}, o[4];
