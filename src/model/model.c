@@ -64,17 +64,22 @@ static const float *tensorf(loader *L, const ctm_tensor_entry **e, const char *f
     return tensor(L, name, e);
 }
 
-/* A bias-carrying convolution `prefix`.weight/.bias. */
-static int load_conv(loader *L, const char *prefix, int stride, int pad, ct_conv_layer *c) {
-    const ctm_tensor_entry *e;
-    c->weight = tensorf(L, &e, "%s.weight", prefix);
-    if (!c->weight) return 0;
+/* Shape of a convolution from its weight entry [cout,cin,kh,kw]. */
+static void conv_shape(const ctm_tensor_entry *e, int stride, int pad, ct_conv_layer *c) {
     c->cout = (int)e->dims[0];
     c->cin = (int)e->dims[1];
     c->kh = (int)e->dims[2];
     c->kw = (int)e->dims[3];
     c->stride = stride;
     c->pad = pad;
+}
+
+/* A bias-carrying convolution `prefix`.weight/.bias. */
+static int load_conv(loader *L, const char *prefix, int stride, int pad, ct_conv_layer *c) {
+    const ctm_tensor_entry *e;
+    c->weight = tensorf(L, &e, "%s.weight", prefix);
+    if (!c->weight) return 0;
+    conv_shape(e, stride, pad, c);
     c->bias = tensorf(L, NULL, "%s.bias", prefix);
     return c->bias != NULL;
 }
@@ -91,12 +96,7 @@ static int load_conv_bn(loader *L, const char *conv, const char *bn, int stride,
     const float *mean = tensorf(L, NULL, "%s.running_mean", bn);
     const float *var = tensorf(L, NULL, "%s.running_var", bn);
     if (!w || !gamma || !beta || !mean || !var) return 0;
-    c->cout = (int)e->dims[0];
-    c->cin = (int)e->dims[1];
-    c->kh = (int)e->dims[2];
-    c->kw = (int)e->dims[3];
-    c->stride = stride;
-    c->pad = pad;
+    conv_shape(e, stride, pad, c);
     size_t per_out = (size_t)c->cin * c->kh * c->kw;
     float *fw = owned_alloc(L, (size_t)c->cout * per_out);  /* [cout,cin,kh,kw] */
     float *fb = owned_alloc(L, (size_t)c->cout);             /* [cout] */
