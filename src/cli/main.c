@@ -1,26 +1,21 @@
-/* ctinfer: run a converted model on a CT slice and report what it found. */
+/* ctinfer: run a converted model on CT slices and report what it found. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/args.h"
+#include "cli/batch.h"
 #include "cli/decode.h"
+#include "cli/engine.h"
+#include "cli/inputs.h"
 #include "cli/outputs.h"
 #include "cli/report.h"
 #include "ctinfer.h"
-#include "image/slice.h"
 #include "model/modelfile.h"
 #include "model/summary.h"
 #include "util/error.h"
 
 enum { EXIT_FAILED = 1, EXIT_USAGE = 2 };
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static int fail(const ct_error *err) {
     fprintf(stderr, "ctinfer: %s\n", err->message);
@@ -37,77 +32,69 @@ static int print_info(const char *path) {
     return 0;
 }
 
-static void slice_options(const cli_args *a, ct_slice_options *so) {
-    ct_slice_options_default(so);
-    if (a->window_set) {
-        so->window_width = a->window_width;
-        so->window_level = a->window_level;
-    }
-    if (a->hu_offset.set) so->hu_offset = a->hu_offset.value;
+/* The files of a single-slice run: named by the options, or in --out-dir. */
+static ct_status single_output_paths(const cli_args *a, const cli_engine *e, cli_output_paths *paths,
+                                     ct_error *err) {
+    if (!a->out_dir) return cli_output_paths_from_args(a, paths, err);
+    char *stem = cli_input_stem(a->inputs[0]);
+    if (!stem) return ct_fail(err, CT_E_NOMEM, "out of memory");
+    ct_status st = cli_prepare_out_dir(a->out_dir, err);
+    if (st == CT_OK) st = cli_output_paths_in_dir(a->out_dir, stem, cli_default_kinds(a->outputs, e->info), paths, err);
+    free(stem);
+    return st;
 }
 
-static int run(const cli_args *a) {
+/* Everything that can be refused before running: the task and the paths. */
+static ct_status check_outputs(const cli_args *a, const cli_engine *e, const cli_output_paths *paths,
+                               ct_error *err) {
+    ct_status st = cli_outputs_check_task(cli_output_kinds(paths), e->info, a->model_path, a->out_dir != NULL, err);
+    for (int k = 0; k < CLI_NUM_KINDS && st == CT_OK; k++)
+        if (paths->path[k]) st = cli_check_writable(paths->path[k], err);
+    return st;
+}
+
+static int run_single(const cli_args *a, const char *image_path) {
+    if (cli_is_directory(image_path)) {
+        fprintf(stderr, "ctinfer: %s is a directory (to run every slice in it, add --jsonl OUT.jsonl)\n",
+                image_path);
+        return EXIT_FAILED;
+    }
     ct_error err = {0};
+    cli_engine e;
+    int capture = a->dump_input || (a->out_dir && (a->outputs & (1u << CLI_KIND_INPUT)));
+    ct_status st = cli_engine_open(&e, a, capture, &err);
+    if (st != CT_OK) {
+        fail(&err);
+        return st == CT_E_ARG ? EXIT_USAGE : EXIT_FAILED;
+    }
+    cli_output_paths paths = {0};
+    cli_slice_run run = {0};
     int rc = EXIT_FAILED;
-    double t0 = now_ms();
-    ct_model *model = NULL;
-    ct_session *session = NULL;
-    ct_slice slice = {0};
-    ct_result res = {0};
-    cli_outputs outputs = {0};
-    if (ct_model_load(a->model_path, &model, &err) != CT_OK) return fail(&err);
-    double load_ms = now_ms() - t0;
-    ct_options opt;
-    ct_options_default(model, &opt);
-    cli_apply_options(a, &opt);
-    if (ct_session_new(model, &opt, &session, &err) != CT_OK) {
-        fprintf(stderr, "ctinfer: %s\n", err.message);
-        rc = EXIT_USAGE;
-        goto done;
-    }
-    ct_slice_options so;
-    slice_options(a, &so);
-    t0 = now_ms();
-    if (ct_load_slice(a->image_path, &so, &slice, &err) != CT_OK) {
+    if (single_output_paths(a, &e, &paths, &err) != CT_OK || check_outputs(a, &e, &paths, &err) != CT_OK ||
+        cli_engine_run(&e, image_path, &run, &err) != CT_OK) {
         fail(&err);
         goto done;
     }
-    if (slice.warnings & CT_SLICE_WARN_MULTIFRAME)
-        fprintf(stderr, "ctinfer: %s: warning: %d frames, using frame 0\n", a->image_path, slice.frames);
-    double decode_ms = now_ms() - t0;
-    ct_image img = {slice.width, slice.height, slice.channels, slice.pixels};
-    cli_outputs_attach(&outputs, a, session);
-    if (ct_run(session, &img, &res, &err) != CT_OK) {
-        ct_error_prefix(&err, a->image_path);
+    if (run.slice.warnings & CT_SLICE_WARN_MULTIFRAME)
+        fprintf(stderr, "ctinfer: %s: warning: %d frames, using frame 0\n", image_path, run.slice.frames);
+    if (cli_outputs_write(&paths, &e, &run, &err) != CT_OK) {
         fail(&err);
         goto done;
     }
-    const ct_model_info *info = ct_model_get_info(model);
-    cli_report report = {a->image_path, slice.width, slice.height, info, &opt, &res, load_ms, decode_ms};
-    if (cli_outputs_write(&outputs, &report, &err) != CT_OK) {
-        fail(&err);
-        goto done;
-    }
+    cli_report report = {image_path, run.slice.width, run.slice.height, e.info, &e.opt, &run.result, e.load_ms,
+                         run.decode_ms};
     if (a->json) cli_print_json(stdout, &report);
     else cli_print_text(stdout, &report);
     rc = 0;
 done:
-    cli_outputs_free(&outputs);
-    ct_result_free(&res);
-    ct_slice_free(&slice);
-    ct_session_free(session);
-    ct_model_free(model);
+    cli_slice_run_free(&run);
+    cli_output_paths_free(&paths);
+    cli_engine_close(&e);
     return rc;
 }
 
-int main(int argc, char **argv) {
-    cli_args args;
-    char msg[256];
-    if (cli_parse(argc, argv, &args, msg, sizeof msg) != 0) {
-        fprintf(stderr, "ctinfer: %s\n%s", msg, CLI_USAGE);
-        return EXIT_USAGE;
-    }
-    switch (args.command) {
+static int dispatch(const cli_args *a) {
+    switch (a->command) {
     case CLI_HELP:
         printf("%s\n%s", CLI_USAGE, CLI_HELP_TEXT);
         return 0;
@@ -115,13 +102,29 @@ int main(int argc, char **argv) {
         printf("ctinfer %s\n", CTINFER_VERSION);
         return 0;
     case CLI_INFO:
-        return print_info(args.model_path);
+        return print_info(a->model_path);
     case CLI_DECODE: {
         ct_error err = {0};
-        return cli_decode(args.image_path, args.decode_out, &err) == CT_OK ? 0 : fail(&err);
+        return cli_decode(a->inputs[0], a->decode_out, &err) == CT_OK ? 0 : fail(&err);
     }
     case CLI_RUN:
-        return run(&args);
+        return run_single(a, a->inputs[0]);
+    case CLI_BATCH:
+        return cli_batch(a);
     }
     return EXIT_FAILED;
+}
+
+int main(int argc, char **argv) {
+    cli_args args;
+    char msg[256];
+    int rc;
+    if (cli_parse(argc, argv, &args, msg, sizeof msg) != 0) {
+        fprintf(stderr, "ctinfer: %s\n%s", msg, CLI_USAGE);
+        rc = EXIT_USAGE;
+    } else {
+        rc = dispatch(&args);
+    }
+    cli_args_free(&args);
+    return rc;
 }

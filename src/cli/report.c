@@ -2,12 +2,34 @@
  * round-trips a float32. */
 #include "cli/report.h"
 
+/* Layout of a JSON rendering: indented over lines, or all on one line. */
+typedef struct {
+    FILE *f;
+    int pretty;
+} json_out;
+
+/* Before a member or element at nesting `indent` (pretty) that is not the first. */
+static void json_next(const json_out *j, int indent) {
+    if (j->pretty) fprintf(j->f, ",\n%*s", indent, "");
+    else fputs(", ", j->f);
+}
+
+/* Before the first member or element at nesting `indent`. */
+static void json_first(const json_out *j, int indent) {
+    if (j->pretty) fprintf(j->f, "\n%*s", indent, "");
+}
+
+/* Before the closing bracket of a non-empty container at nesting `indent`. */
+static void json_close(const json_out *j, int indent) {
+    if (j->pretty) fprintf(j->f, "\n%*s", indent, "");
+}
+
 static void json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else if (c < 0x20 || c == 0x7f) fprintf(f, "\\u%04x", c);
         else fputc(c, f);
     }
     fputc('"', f);
@@ -45,9 +67,27 @@ static void json_settings(FILE *f, const ct_options *o) {
             o->rpn_pre_nms_top_n, o->rpn_post_nms_top_n, o->min_size, o->max_size, (unsigned)o->seed);
 }
 
-static void json_classification(FILE *f, const cli_report *r) {
+static void json_detections(const json_out *j, const cli_report *r) {
     const ct_result *res = r->res;
-    fputs(",\n  \"classification\": {\"logits\": ", f);
+    fputs("\"detections\": [", j->f);
+    for (int i = 0; i < res->num_detections; i++) {
+        const ct_detection *d = &res->detections[i];
+        if (i) json_next(j, 4);
+        else json_first(j, 4);
+        fprintf(j->f, "{\"label\": %d, \"class\": ", d->label);
+        json_string(j->f, r->model->class_names[d->label]);
+        fprintf(j->f, ", \"score\": %.9g, \"box\": ", (double)d->score);
+        json_floats(j->f, d->box, 4);
+        fputc('}', j->f);
+    }
+    if (res->num_detections) json_close(j, 2);
+    fputc(']', j->f);
+}
+
+static void json_classification(const json_out *j, const cli_report *r) {
+    const ct_result *res = r->res;
+    FILE *f = j->f;
+    fputs("\"classification\": {\"logits\": ", f);
     json_floats(f, res->logits, 3);
     fputs(", \"probabilities\": ", f);
     json_floats(f, res->probabilities, 3);
@@ -58,7 +98,9 @@ static void json_classification(FILE *f, const cli_report *r) {
     fprintf(f, ", \"survivors\": %d, \"rois\": [", res->num_survivors);
     for (int i = 0; i < res->num_rois; i++) {
         const ct_ranked_roi *roi = &res->rois[i];
-        fprintf(f, "%s\n    {\"score\": %.9g, \"deltas\": ", i ? "," : "", (double)roi->score);
+        if (i) json_next(j, 4);
+        else json_first(j, 4);
+        fprintf(f, "{\"score\": %.9g, \"deltas\": ", (double)roi->score);
         json_floats(f, roi->deltas, 4);
         fputs(", \"box\": ", f);
         json_floats(f, roi->box, 4);
@@ -67,35 +109,57 @@ static void json_classification(FILE *f, const cli_report *r) {
     fputs("]}", f);
 }
 
-void cli_print_json(FILE *f, const cli_report *r) {
+static void json_timings(FILE *f, const cli_report *r) {
     const ct_result *res = r->res;
-    fputs("{\n  \"image\": {\"path\": ", f);
-    json_string(f, r->image_path);
-    fprintf(f, ", \"width\": %d, \"height\": %d},\n  ", r->width, r->height);
-    json_model(f, r->model);
-    fputs(",\n  ", f);
-    json_settings(f, r->opt);
-    if (r->model->task == CT_TASK_SEGMENTATION) {
-        fputs(",\n  \"detections\": [", f);
-        for (int i = 0; i < res->num_detections; i++) {
-            const ct_detection *d = &res->detections[i];
-            fprintf(f, "%s\n    {\"label\": %d, \"class\": ", i ? "," : "", d->label);
-            json_string(f, r->model->class_names[d->label]);
-            fprintf(f, ", \"score\": %.9g, \"box\": ", (double)d->score);
-            json_floats(f, d->box, 4);
-            fputc('}', f);
-        }
-        fputs(res->num_detections ? "\n  ]" : "]", f);
-    } else {
-        json_classification(f, r);
-    }
     double total = r->load_ms + r->decode_ms;
-    fprintf(f, ",\n  \"timings_ms\": {\"load\": %.3f, \"decode\": %.3f", r->load_ms, r->decode_ms);
+    fprintf(f, "\"timings_ms\": {\"load\": %.3f, \"decode\": %.3f", r->load_ms, r->decode_ms);
     for (int s = 0; s < CT_STAGE_COUNT; s++) {
         fprintf(f, ", \"%s\": %.3f", ct_stage_name(s), res->timings_ms[s]);
         total += res->timings_ms[s];
     }
-    fprintf(f, ", \"total\": %.3f}\n}\n", total);
+    fprintf(f, ", \"total\": %.3f}", total);
+}
+
+/* The members of the --json object, without the braces. */
+static void json_members(const json_out *j, const cli_report *r) {
+    FILE *f = j->f;
+    json_first(j, 2);
+    fputs("\"image\": {\"path\": ", f);
+    json_string(f, r->image_path);
+    fprintf(f, ", \"width\": %d, \"height\": %d}", r->width, r->height);
+    json_next(j, 2);
+    json_model(f, r->model);
+    json_next(j, 2);
+    json_settings(f, r->opt);
+    json_next(j, 2);
+    if (r->model->task == CT_TASK_SEGMENTATION) json_detections(j, r);
+    else json_classification(j, r);
+    json_next(j, 2);
+    json_timings(f, r);
+}
+
+void cli_print_json(FILE *f, const cli_report *r) {
+    json_out j = {f, 1};
+    fputc('{', f);
+    json_members(&j, r);
+    fputs("\n}\n", f);
+}
+
+void cli_print_json_line(FILE *f, const cli_report *r) {
+    json_out j = {f, 0};
+    fputc('{', f);
+    json_members(&j, r);
+    fputs(", \"error\": null}\n", f);
+}
+
+void cli_print_error_line(FILE *f, const char *image_path, const ct_model_info *model, const char *message) {
+    fputs("{\"image\": {\"path\": ", f);
+    json_string(f, image_path);
+    fputs("}, ", f);
+    json_model(f, model);
+    fputs(", \"error\": ", f);
+    json_string(f, message);
+    fputs("}\n", f);
 }
 
 void cli_print_text(FILE *f, const cli_report *r) {

@@ -13,7 +13,8 @@
 
 ct_status ct_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len,
                        ct_error *err) {
-    int fd = open(path, O_RDONLY);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (fstat then refuses it). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) return ct_fail(err, CT_E_IO, "cannot open %s: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {

@@ -199,7 +199,8 @@ ct_status ct_modelfile_check_config(const ctm_config *c, ct_error *err) {
 /* ---- open / close ------------------------------------------------------- */
 
 static ct_status map_file(ct_modelfile *mf, const char *path, ct_error *err) {
-    int fd = open(path, O_RDONLY);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (fstat then refuses it). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) return ct_fail(err, CT_E_IO, "cannot open the file (%s)", strerror(errno));
     struct stat sb;
     ct_status st = CT_OK;

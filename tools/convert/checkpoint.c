@@ -129,7 +129,8 @@ ct_status ct_checkpoint_open_memory(ct_checkpoint *ck, const uint8_t *data, size
 }
 
 static ct_status map_file(const char *path, void **map, size_t *size, ct_error *err) {
-    int fd = open(path, O_RDONLY);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (fstat then refuses it). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) return ct_fail(err, CT_E_IO, "cannot open the file (%s)", strerror(errno));
     struct stat sb;
     ct_status st = CT_OK;

@@ -106,7 +106,7 @@ VARIANTS = [
             store_anchors=False, store_deltas=False),
     Variant('seg_r50', Arch(depth=50, stem_width=2, fpn_channels=8, representation_size=16,
                             mask_head_channels=8, s_features=0),
-            Settings(**SMALL), Crop((180, 120, 256, 320), (64, 80)), 1300,
+            Settings(rpn_post_nms_top_n=300, **SMALL), Crop((180, 100, 256, 384), (64, 96)), 1300,
             checkpoint=dict(LEGACY_CUDA, cache_image_size=32), store_input='none',
             store_anchors=False, store_deltas=False),
     Variant('cls_r18_t1', tiny('classification', 18, '1'), classifier_settings(tiny(), **SMALL),
@@ -181,13 +181,13 @@ def init_weights(model, gen):
 
 def _bn_hook(gen):
     """Sets running statistics from the layer's input, perturbed (mean +- std/2, var x 2^+-1).
-    The variance is floored at 1% of the channel's mean square: on the tiny deep maps a channel
+    The variance is floored at half the channel's mean square: on the tiny deep maps a channel
     can be nearly constant, and normalizing it would amplify rounding errors by |x|/std."""
     def hook(module, inputs):
         x = inputs[0]
         mean = x.mean((0, 2, 3))
         var = x.var((0, 2, 3), unbiased=False)
-        var = torch.maximum(var, 0.01 * (x * x).mean((0, 2, 3)) + 1e-12)
+        var = torch.maximum(var, 0.5 * (x * x).mean((0, 2, 3)) + 1e-12)
         module.running_mean.copy_(mean + var.sqrt() * _uniform(gen, mean.shape, -0.5, 0.5))
         module.running_var.copy_(var * 2 ** _uniform(gen, var.shape, -1.0, 1.0))
     return hook
