@@ -56,7 +56,7 @@ class Variant:
     arch: Arch
     settings: Settings
     crop: Crop
-    seed: int
+    seed: int                      # first weight seed tried (the search goes up from here)
     fg_candidates: int = 10        # candidates above the score threshold (bias is tuned to it)
     detections: tuple = (3, 12)    # accepted range of the final detection count
     checkpoint: dict = dataclasses.field(default_factory=dict)
@@ -83,40 +83,40 @@ ZIP_CUDA = dict(legacy=False, cuda_tagged=True)
 
 VARIANTS = [
     Variant('seg_r18_t0', tiny(truncation='0', stem=4), Settings(**SMALL),
-            Crop((96, 150, 256, 320), (64, 80)), 100, checkpoint=LEGACY_CUDA, store_input='none'),
+            Crop((96, 150, 256, 320), (64, 80)), 101, checkpoint=LEGACY_CUDA, store_input='none'),
     Variant('seg_r18_t1', tiny(truncation='1'), Settings(**SMALL),
-            Crop((240, 140, 256, 320), (64, 80)), 200, checkpoint=ZIP),
+            Crop((240, 140, 256, 320), (64, 80)), 201, checkpoint=ZIP),
     Variant('seg_r18_t2_nc3', tiny(truncation='2', num_classes=3, fpn=8, rep=12, mask=8),
-            Settings(**SMALL), Crop((120, 180, 320, 256), (80, 64)), 300, fg_candidates=14,
+            Settings(**SMALL), Crop((120, 180, 320, 256), (80, 64)), 302, fg_candidates=14,
             checkpoint=LEGACY_CPU, store_input='none', store_anchors=False),
     Variant('seg_r34_t0', tiny(depth=34, truncation='0', stem=4, fpn=8, mask=8), Settings(**SMALL),
-            Crop((60, 120, 280, 360), (56, 72)), 400, checkpoint=LEGACY_CUDA),
+            Crop((60, 120, 280, 360), (56, 72)), 426, checkpoint=LEGACY_CUDA),
     Variant('seg_r34_t1_rgb', tiny(depth=34, truncation='1', stem=4), Settings(**SMALL),
             Crop((200, 100, 256, 320), (64, 80), rgb=True), 500, checkpoint=ZIP_CUDA),
     Variant('seg_r34_t2', tiny(depth=34, truncation='2'), Settings(**SMALL),
-            Crop((150, 160, 196, 252), (49, 63)), 600, checkpoint=LEGACY_CUDA),
+            Crop((150, 160, 196, 252), (49, 63)), 603, checkpoint=LEGACY_CUDA),
     Variant('seg_none', tiny(truncation='1', stem=4, fpn=8), Settings(**SMALL),
             Crop((100, 170, 256, 320), (64, 80)), 700, fg_candidates=0, detections=(0, 0),
             checkpoint=LEGACY_CUDA, store_input='none'),
     Variant('seg_one', tiny(depth=34, truncation='1', stem=4, fpn=8), Settings(**SMALL),
-            Crop((260, 170, 256, 320), (64, 80)), 800, fg_candidates=2, detections=(1, 1),
+            Crop((260, 170, 256, 320), (64, 80)), 801, fg_candidates=2, detections=(1, 1),
             checkpoint=ZIP, store_input='none'),
     Variant('seg_real_size', tiny(truncation='0', stem=4, fpn=8), Settings(),
-            Crop((40, 120, 420, 300), (84, 60)), 900, checkpoint=LEGACY_CUDA, store_input='sub8',
+            Crop((40, 120, 420, 300), (84, 60)), 903, checkpoint=LEGACY_CUDA, store_input='sub8',
             store_anchors=False, store_deltas=False),
     Variant('seg_r50', Arch(depth=50, stem_width=2, fpn_channels=8, representation_size=16,
                             mask_head_channels=8, s_features=0),
-            Settings(rpn_post_nms_top_n=300, **SMALL), Crop((180, 100, 256, 384), (64, 96)), 1300,
+            Settings(rpn_post_nms_top_n=300, **SMALL), Crop((180, 100, 256, 384), (64, 96)), 1493,
             checkpoint=dict(LEGACY_CUDA, cache_image_size=32), store_input='none',
             store_anchors=False, store_deltas=False),
     Variant('cls_r18_t1', tiny('classification', 18, '1'), classifier_settings(tiny(), **SMALL),
-            Crop((96, 150, 256, 320), (64, 80)), 1000, checkpoint=LEGACY_CUDA, store_input='none'),
+            Crop((96, 150, 256, 320), (64, 80)), 1011, checkpoint=LEGACY_CUDA, store_input='none'),
     Variant('cls_r34_t2', tiny('classification', 34, '2', stem=4, s=24),
-            classifier_settings(tiny(), **SMALL), Crop((240, 140, 256, 320), (64, 80)), 1100,
+            classifier_settings(tiny(), **SMALL), Crop((240, 140, 256, 320), (64, 80)), 1118,
             checkpoint=ZIP, store_input='none', store_anchors=False),
     Variant('cls_replicate', tiny('classification', 18, '1', stem=4, fpn=8),
             classifier_settings(tiny(), rpn_post_nms_top_n=100, replication_seed=1234, **SMALL),
-            Crop((120, 180, 320, 256), (80, 64)), 1200,
+            Crop((120, 180, 320, 256), (80, 64)), 1201,
             checkpoint=dict(LEGACY_CUDA, with_optimizer=True), store_input='none'),
 ]
 
@@ -343,7 +343,9 @@ def conditioning_problems(model, out):
     pairs += [(out['fpn'][i], f[0]) for i, f in enumerate(fpn)]
     pairs.append((out['rpn_objectness'], objectness))
     worst = max(float((a.double() - b).abs().max() / b.abs().max()) for a, b in pairs)
-    return ['features: float32 error %.2g of their maximum' % worst] if worst > FEATURE_NOISE else []
+    if worst > FEATURE_NOISE:
+        return ['features: float32 error %.2g of their maximum' % worst]
+    return []
 
 
 def _segmentation_problems(variant, out):

@@ -371,6 +371,7 @@ class ReferenceModel(nn.Module):
         scale = settings.min_size / float(min(h, w))
         if float(max(h, w)) * scale > settings.max_size:
             scale = settings.max_size / float(max(h, w))
+        # size floor(side * scale) in float64; weights from in/out sizes, as torch 1.1 did
         resized = F.interpolate(normalized[None], scale_factor=scale, mode='bilinear',
                                 align_corners=False, recompute_scale_factor=True)[0]
         rh, rw = resized.shape[-2:]
