@@ -24,7 +24,7 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 LIB       := $(B)/libctinfer.a
 BINS      := $(B)/ctinfer $(B)/ctconvert $(B)/bench
 
-.PHONY: all test asan clean install fuzz
+.PHONY: all test asan clean install fuzz fuzz-targets fuzz-smoke fuzz-if-available tsan tsan-run
 .SECONDARY:
 # The default build also places copies at the documented paths:
 # ./ctinfer, ./ctconvert, ./tools/bench and ./libctinfer.a.
@@ -69,8 +69,8 @@ $(B)/bench: $(BENCH_OBJ) $(LIB)
 $(B)/tests/%: $(B)/tests/%.o $(TSUP_OBJ) $(CONV_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-test: all $(TEST_BIN)
-	@CT_BIN=$(B) tests/run.sh $(TEST_BIN)
+test: all $(TEST_BIN) $(if $(filter build,$(B)),fuzz-if-available)
+	@CT_BIN=$(B) tests/run.sh $(TEST_BIN) $(if $(filter build,$(B)),tests/fuzz_smoke.sh)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan:
@@ -78,15 +78,35 @@ asan:
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" test
 
-# libFuzzer targets for the image decoders (clang): build-fuzz/fuzz_<name>.
-# Run e.g.: build-fuzz/fuzz_png -max_total_time=300 fuzz/corpus/png
-FUZZ_BIN  := $(patsubst fuzz/%.c,build-fuzz/%,$(sort $(wildcard fuzz/fuzz_*.c)))
-FUZZ_DEPS := $(sort $(wildcard src/image/*.c src/util/*.c))
-fuzz: $(FUZZ_BIN)
-build-fuzz/%: fuzz/%.c $(FUZZ_DEPS) $(wildcard src/image/*.h src/util/*.h)
-	@mkdir -p build-fuzz
-	clang $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  -o $@ $< $(FUZZ_DEPS) -lm
+# libFuzzer targets for every parser (clang): build-fuzz/fuzz_<name>, linked
+# with the library, the converter and the argument parser, all built with
+# -fsanitize=fuzzer-no-link,address,undefined. fuzz/README.md says how to run
+# them; `make fuzz-smoke` replays every seed corpus and fuzzes each target for
+# FUZZ_SECONDS. `make test` does the same for a second per target when clang
+# with libFuzzer is installed, and says that it skipped it otherwise.
+FUZZ_CFLAGS  := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_NAMES   := $(patsubst fuzz/%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+FUZZ_SUPPORT := $(filter-out fuzz/fuzz_%,$(sort $(wildcard fuzz/*.c)))
+FUZZ_SECONDS ?= 5
+fuzz:
+	$(MAKE) B=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" fuzz-targets
+fuzz-targets: $(FUZZ_NAMES:%=$(B)/%)
+$(B)/fuzz/%.o: CPPFLAGS += -Itools/convert -Ifuzz
+$(B)/fuzz_%: $(B)/fuzz/fuzz_%.o $(FUZZ_SUPPORT:%.c=$(B)/%.o) $(CONV_OBJ) $(B)/src/cli/args.o $(LIB)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+fuzz-smoke: fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz_smoke.sh
+fuzz-if-available:
+	@if tests/fuzz_smoke.sh --available; then $(MAKE) --no-print-directory -s fuzz; fi
+
+# The thread pool, the threaded pipeline and one model shared by 8 threads,
+# under ThreadSanitizer (clang or gcc).
+TSAN_TESTS := $(filter $(TEST_SRC:tests/%.c=%),test_threadpool test_threads test_concurrency test_determinism)
+tsan:
+	$(MAKE) B=build-tsan OPT=-O1 CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" tsan-run
+tsan-run: all $(TSAN_TESTS:%=$(B)/tests/%)
+	@TSAN_OPTIONS=halt_on_error=1 CT_BIN=$(B) tests/run.sh $(TSAN_TESTS:%=$(B)/tests/%)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
@@ -95,6 +115,6 @@ install: all
 	install -m 644 include/ctinfer.h $(DESTDIR)$(PREFIX)/include/
 
 clean:
-	rm -rf build build-asan build-fuzz libctinfer.a ctinfer ctconvert tools/bench
+	rm -rf build build-asan build-fuzz build-tsan libctinfer.a ctinfer ctconvert tools/bench
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

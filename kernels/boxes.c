@@ -72,8 +72,11 @@ static int greedy_nms(const float *boxes /* [*,4] */, const int *order, int m, d
         float area_i = box_area(bi);
         for (int b = a + 1; b < m; b++) {
             int j = order[b];
-            if (!suppressed[j] && (double)box_iou(bi, area_i, boxes + 4 * (size_t)j) > iou_thresh)
-                suppressed[j] = 1;
+            const float *bj = boxes + 4 * (size_t)j;
+            /* Boxes that do not overlap have IoU 0 (or NaN for two empty
+             * ones): never above a threshold >= 0, so skip the division. */
+            if (iou_thresh >= 0 && !(bj[0] < bi[2] && bi[0] < bj[2] && bj[1] < bi[3] && bi[1] < bj[3])) continue;
+            if (!suppressed[j] && (double)box_iou(bi, area_i, bj) > iou_thresh) suppressed[j] = 1;
         }
     }
     return kept;

@@ -1,90 +1,177 @@
-/* 2-D convolution as GEMM: weights [cout, cin*kh*kw] times the unrolled input
- * patches (im2col, a chunk of output columns at a time, in the scratch); a
- * 1x1 stride-1 unpadded conv multiplies the input directly. Bias, residual
- * and ReLU ride on the GEMM epilogue. */
+/* 2-D convolution as GEMM: packed weights [cout, cin*kh*kw] times the input
+ * patches, which are unrolled (im2col) straight into the GEMM's B panels,
+ * one micro-panel at a time, by the thread that then uses them: no column
+ * buffer. A panel whose taps all fall inside the map is a run of fixed-size
+ * copies; panels at the edges go run by run with the zero padding. A 1x1
+ * stride-1 unpadded conv on one image multiplies the input directly. Bias,
+ * residual and ReLU ride on the GEMM epilogue. (3x3 stride-1 convolutions
+ * have a faster route: winograd.h.) */
 #include "conv.h"
-#include "gemm.h"
 
-/* Output columns unrolled per GEMM call: bounds the scratch at
- * cin*kh*kw x 512 floats, so the unrolled chunk of the stem or of a 64-channel
- * 3x3 conv stays in L2 between im2col and GEMM, while each GEMM is still
- * several NC blocks wide. */
-enum { CONV_CHUNK_COLS = 512 };
+#include "simd.h"
 
-static int min_int(int a, int b) { return a < b ? a : b; }
-static int max_int(int a, int b) { return a > b ? a : b; }
+enum { NR = CT_GEMM_NR };
 
 int ct_conv_out_size(int in, int k, int stride, int pad) {
     if (in <= 0 || k <= 0 || stride <= 0 || pad < 0 || in + 2 * pad < k) return 0;
     return (in + 2 * pad - k) / stride + 1;
 }
 
-static int is_pointwise(const ct_conv_params *p) {
-    return p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad == 0;
+static int patch_size(const ct_conv_params *p) { return p->cin * p->kh * p->kw; }
+
+size_t ct_conv_packed_floats(const ct_conv_params *p) { return ct_gemm_packed_a_floats(p->cout, patch_size(p)); }
+
+void ct_conv_pack_weight(const ct_conv_params *p, const float *weight, const float *scale, float *dst) {
+    int k = patch_size(p);
+    ct_gemm_pack_a(p->cout, k, weight, k, 1, scale, dst);
 }
 
-size_t ct_conv2d_scratch_floats(const ct_conv_params *p) {
-    if (is_pointwise(p)) return 0;
-    size_t cols = (size_t)ct_conv_out_size(p->h, p->kh, p->stride, p->pad) *
-                  (size_t)ct_conv_out_size(p->w, p->kw, p->stride, p->pad);
-    if (cols > CONV_CHUNK_COLS) cols = CONV_CHUNK_COLS;
-    return (size_t)p->cin * (size_t)p->kh * (size_t)p->kw * cols;
+/* ---- the im2col panel provider ----------------------------------------- */
+
+typedef struct {
+    const ct_conv_params *p;
+    int ho, wo;
+    ptrdiff_t image_stride, channel_stride;   /* in x */
+} conv_geometry;
+
+/* Consecutive output columns of one panel that lie in one output row. */
+typedef struct {
+    int slot, len;          /* first column's place in the panel row, count */
+    int iy0, ix0;           /* input position of tap (0,0) for the first column */
+    ptrdiff_t image;        /* offset of the run's image in x */
+} col_run;
+
+/* Splits panel columns [n0, n0+cols) into runs; returns their count. */
+static int panel_runs(const conv_geometry *g, int n0, int cols, col_run *runs) {
+    const ct_conv_params *p = g->p;
+    int hw = g->ho * g->wo, count = 0;
+    for (int j = 0; j < cols;) {
+        int n = n0 + j, img = n / hw, oy = n % hw / g->wo, ox = n % g->wo;
+        int len = g->wo - ox < cols - j ? g->wo - ox : cols - j;
+        runs[count++] = (col_run){j, len, oy * p->stride - p->pad, ox * p->stride - p->pad, img * g->image_stride};
+        j += len;
+    }
+    return count;
 }
 
-/* One run of output row oy, columns [ox0, ox0+run), for kernel tap (ky, kx)
- * of channel plane xc [h,w]: the input pixels it reads, 0 where padded. */
-static void im2col_run(const ct_conv_params *p, const float *xc /* [h,w] */,
-                       int oy, int ox0, int run, int ky, int kx, float *dst) {
-    int s = p->stride, iy = oy * s - p->pad + ky;
+static int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Short copies inline, eight floats per fixed-size move (libc calls would
+ * cost more than the few dozen floats of a run). */
+static void copy_floats(float *dst, const float *src, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) __builtin_memcpy(dst + i, src + i, 8 * sizeof *dst);
+    for (; i < n; i++) dst[i] = src[i];
+}
+
+static void zero_floats(float *dst, int n) {
+    for (int i = 0; i < n; i++) dst[i] = 0.0f;
+}
+
+/* dst[t] = src[2t] for t < n, four at a time by picking the even lanes of
+ * two vectors (which read src[2t+7]: the vector steps stop while that is
+ * still before src[2n-2], the last element needed). */
+static void copy_even_floats(float *dst, const float *src, int n) {
+    int t = 0;
+    for (; t + 4 < n; t += 4)
+        ct_store4(dst + t, CT_SHUFFLE4(ct_load4(src + 2 * t), ct_load4(src + 2 * t + 4), 0, 2, 4, 6));
+    for (; t < n; t++) dst[t] = src[(ptrdiff_t)t * 2];
+}
+
+/* Columns t of a run with 0 <= ix + t*s < w: [*lo, *hi), clamped to [0, len].
+ * Divisions only at the image's edges. */
+static void valid_columns(int ix, int s, int w, int len, int *lo, int *hi) {
+    *lo = ix >= 0 ? 0 : clamp_int((-ix + s - 1) / s, 0, len);
+    *hi = ix + (len - 1) * s < w ? len : ix < w ? clamp_int((w - 1 - ix) / s + 1, *lo, len) : *lo;
+}
+
+/* One run of one B row: the pixels tap (ky, kx) of channel plane `plane`
+ * reads for the run's columns, 0 in the padding. */
+static inline void fill_run(const ct_conv_params *p, const col_run *r, const float *plane, int ky, int kx,
+                            float *dst) {
+    int iy = r->iy0 + ky, ix = r->ix0 + kx, s = p->stride, len = r->len, lo, hi;
     if (iy < 0 || iy >= p->h) {
-        for (int t = 0; t < run; t++) dst[t] = 0.0f;
+        zero_floats(dst, len);
         return;
     }
-    /* Output columns whose input column ix = ox*s - pad + kx lies in [0, w). */
-    int lo = p->pad - kx > 0 ? (p->pad - kx + s - 1) / s : 0;
-    int hi = p->w - 1 + p->pad - kx >= 0 ? (p->w - 1 + p->pad - kx) / s + 1 : 0;
-    lo = min_int(max_int(lo - ox0, 0), run);
-    hi = min_int(max_int(hi - ox0, lo), run);
-    ptrdiff_t at = (ptrdiff_t)iy * p->w + (ptrdiff_t)ox0 * s - p->pad + kx;   /* column ox0 */
-    for (int t = 0; t < lo; t++) dst[t] = 0.0f;
-    for (int t = lo; t < hi; t++) dst[t] = xc[at + (ptrdiff_t)t * s];
-    for (int t = hi; t < run; t++) dst[t] = 0.0f;
+    valid_columns(ix, s, p->w, len, &lo, &hi);
+    const float *src = plane + r->image + (ptrdiff_t)iy * p->w + ix;
+    zero_floats(dst, lo);
+    if (s == 1) copy_floats(dst + lo, src + lo, hi - lo);
+    else if (s == 2) copy_even_floats(dst + lo, src + 2 * lo, hi - lo);
+    else
+        for (int t = lo; t < hi; t++) dst[t] = src[(ptrdiff_t)t * s];
+    zero_floats(dst + hi, len - hi);
 }
 
-/* col[k, n - n0] for output columns n in [n0, n0+nc) and k = (c*kh + ky)*kw + kx:
- * the input pixel tap k of output n reads (0 in the padding). */
-static void im2col(const ct_conv_params *p, int wo, const float *x /* [cin,h,w] */,
-                   int n0, int nc, float *col /* [cin*kh*kw, nc] */) {
-    for (int c = 0; c < p->cin; c++) {
-        const float *xc = x + (ptrdiff_t)c * p->h * p->w;
-        for (int ky = 0; ky < p->kh; ky++)
-            for (int kx = 0; kx < p->kw; kx++) {
-                float *dst = col + ((ptrdiff_t)(c * p->kh + ky) * p->kw + kx) * nc;
-                for (int n = n0; n < n0 + nc;) {
-                    int oy = n / wo, ox = n % wo, run = min_int(wo - ox, n0 + nc - n);
-                    im2col_run(p, xc, oy, ox, run, ky, kx, dst);
-                    dst += run;
-                    n += run;
-                }
-            }
+/* A full panel inside one output row all of whose taps lie inside the
+ * image (most panels of a wide map): row k of the panel is NR input pixels,
+ * stride apart, from an offset that steps with (c, ky, kx). */
+static int panel_is_interior(const ct_conv_params *p, const col_run *r, int nruns) {
+    return nruns == 1 && r->len == NR && r->iy0 >= 0 && r->iy0 + p->kh <= p->h && r->ix0 >= 0 &&
+           r->ix0 + (NR - 1) * p->stride + p->kw <= p->w;
+}
+
+static void pack_interior(const conv_geometry *g, const float *x, const col_run *r, int k0, int kc, float *dst) {
+    const ct_conv_params *p = g->p;
+    int taps = p->kh * p->kw, c = k0 / taps, ky = k0 % taps / p->kw, kx = k0 % p->kw;
+    const float *src = x + r->image + c * g->channel_stride + (ptrdiff_t)(r->iy0 + ky) * p->w + r->ix0 + kx;
+    for (int k = 0; k < kc; k++, dst += NR) {
+        if (p->stride == 1) __builtin_memcpy(dst, src, NR * sizeof *dst);
+        else if (p->stride == 2) copy_even_floats(dst, src, NR);
+        else
+            for (int t = 0; t < NR; t++) dst[t] = src[(ptrdiff_t)t * p->stride];
+        src++;
+        if (++kx == p->kw) {
+            kx = 0;
+            src += p->w - p->kw;
+            if (++ky == p->kh) ky = 0, src += g->channel_stride - (ptrdiff_t)p->kh * p->w;
+        }
     }
 }
 
-void ct_conv2d(const ct_conv_params *p, const float *x, const float *weight,
-               const float *bias, const float *residual, int relu,
-               float *y, float *scratch) {
-    int ho = ct_conv_out_size(p->h, p->kh, p->stride, p->pad);
-    int wo = ct_conv_out_size(p->w, p->kw, p->stride, p->pad);
-    int n = ho * wo, k = p->cin * p->kh * p->kw;
-    if (is_pointwise(p)) {
-        ct_epilogue ep = {bias, NULL, residual, relu};
-        ct_gemm(p->cout, n, k, weight, k, 1, x, n, 1, y, n, &ep);
-        return;
+/* Any panel: run by run, with the padding and the edges of the map. */
+static void pack_general(const conv_geometry *g, const float *x, const col_run *runs, int nruns, int cols,
+                         int k0, int kc, float *dst) {
+    const ct_conv_params *p = g->p;
+    int taps = p->kh * p->kw, c = k0 / taps, ky = k0 % taps / p->kw, kx = k0 % p->kw;
+    for (int k = 0; k < kc; k++, dst += NR) {
+        const float *plane = x + c * g->channel_stride;
+        for (int r = 0; r < nruns; r++) fill_run(p, &runs[r], plane, ky, kx, dst + runs[r].slot);
+        zero_floats(dst + cols, NR - cols);
+        if (++kx == p->kw) {
+            kx = 0;
+            if (++ky == p->kh) ky = 0, c++;
+        }
     }
-    for (int n0 = 0; n0 < n; n0 += CONV_CHUNK_COLS) {
-        int nc = min_int(CONV_CHUNK_COLS, n - n0);
-        ct_epilogue ep = {bias, NULL, residual ? residual + n0 : NULL, relu};
-        im2col(p, wo, x, n0, nc, scratch);
-        ct_gemm(p->cout, nc, k, weight, k, 1, scratch, nc, 1, y + n0, n, &ep);
+}
+
+static const float *im2col_panels(const ct_gemm_b *b, int k0, int kc, int n0, int nc, float *buf,
+                                  ptrdiff_t *panel_stride) {
+    const conv_geometry *g = b->ctx;
+    col_run runs[NR];
+    *panel_stride = (ptrdiff_t)kc * NR;
+    for (int q = 0; q * NR < nc; q++) {
+        int cols = nc - q * NR < NR ? nc - q * NR : NR, nruns = panel_runs(g, n0 + q * NR, cols, runs);
+        float *dst = buf + q * *panel_stride;
+        if (panel_is_interior(g->p, runs, nruns)) pack_interior(g, b->data, runs, k0, kc, dst);
+        else pack_general(g, b->data, runs, nruns, cols, k0, kc, dst);
     }
+    return buf;
+}
+
+void ct_conv2d(const ct_gemm_ctx *ctx, const ct_conv_params *p, const float *x, const float *packed,
+               const float *bias, const float *residual, int relu, float *y) {
+    ptrdiff_t plane = (ptrdiff_t)p->h * p->w;
+    conv_geometry g = {p, ct_conv_out_size(p->h, p->kh, p->stride, p->pad),
+                       ct_conv_out_size(p->w, p->kw, p->stride, p->pad),
+                       p->channel_major ? plane : plane * p->cin, p->channel_major ? plane * p->batch : plane};
+    int n = p->batch * g.ho * g.wo, k = patch_size(p);
+    ct_epilogue ep = {bias, NULL, residual, relu};
+    ct_gemm_b b;
+    if (p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad == 0 && p->batch == 1)
+        b = ct_gemm_b_matrix(x, n, 1, n);
+    else
+        b = (ct_gemm_b){im2col_panels, x, 0, 0, n, &g};
+    ct_gemm_run(ctx, p->cout, n, k, packed, &b, y, n, &ep);
 }

@@ -1,168 +1,324 @@
-/* Blocked, packed single-precision GEMM driver plus the portable micro-kernel
- * (gcc/clang vector extensions, no intrinsics), the reference every
- * ISA-specific micro-kernel (gemm_ukernel.h) must match.
+/* Blocked, packed, threaded single-precision GEMM driver (contract in
+ * gemm.h), the matrix and packed B providers, and A packing.
  *
- * Loops: column blocks of NC (jc) -> row blocks of MC (ic) -> K blocks of KC
- * (pc) -> NR-column micro-panels -> MR-row micro-panels. B's NC-column block
- * is packed once for the whole K range; A's MC x KC block is packed per
- * (jc, ic, pc). The partial sums of one MC x NC block stay in a tile buffer
- * until K is exhausted, so C is written exactly once, after the epilogue has
- * read the residual: the residual may therefore alias C. Each element's dot
- * product is summed in ascending k order (bit-identical to the naive twin
- * with the portable kernel; FMA kernels differ by rounding only).
- *
- * Buffers are allocated per call (no static state: callable from several
- * threads at once); should that allocation fail, the call computes the same
- * result with ct_gemm_naive. */
+ * Loops, BLIS-style: column chunks of C (one thread each, claimed from the
+ * pool) -> column blocks of at most NC -> K blocks of at most KC, for which
+ * the provider hands over B's panels -> NR-column micro-panels -> MR-row
+ * micro-panels of the pre-packed A. A B micro-panel (KC x NR, 24 KB) stays
+ * in L1 while it meets every A micro-panel; the A block (M x KC) stays in
+ * L2 across the column block. Partial sums of a K block are kept in C and
+ * reloaded by the next block (same chain: no change in the result); the
+ * last K block applies the epilogue while the tile is in registers. */
 #include "gemm.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* Cache blocks: an A micro-panel (MR x KC, 6 KB for MR = 6) and a B
- * micro-panel (KC x NR, 8-16 KB) stay in L1 during a micro-kernel; the packed
- * A block (MC x KC, 72 KB), the KC x NC slice of packed B (96 KB) and the C
- * tile (MC x NC, 27 KB) stay in L2. MC must be a multiple of every kernel's
- * MR (6) and NC of every NR (8, 16); KC*MR and KC*NR multiples of 16 keep
- * every packed panel 64-byte aligned. */
-enum { KC = 256, MC = 72, NC = 96 };
-enum { ALIGN_BYTES = 64 };
+#include "simd.h"
 
-typedef struct {
-    int M, N, K;
-    const float *A; ptrdiff_t rs_a, cs_a;   /* [M,K] through strides */
-    const float *B; ptrdiff_t rs_b, cs_b;   /* [K,N] through strides */
-    float *C; ptrdiff_t ldc;                /* [M,N] row-major */
-    const ct_epilogue *ep;
-    const ct_gemm_kernel *kern;
-} gemm_args;
-
-typedef struct {
-    float *b;       /* K blocks of [NC/NR panels][KC][NR]: B's column block */
-    float *a;       /* [MC/MR panels][KC][MR]: A's current block */
-    float *tile;    /* [MC, NC] partial sums */
-} gemm_buffers;
+enum {
+    MR = CT_GEMM_MR,
+    NR = CT_GEMM_NR,
+    KC = 256,               /* B micro-panel 24 KB of L1's 32 KB, A micro-panel 4 KB */
+    NC = 8 * NR,            /* B block 192 KB, in L2 (1 MB) with the A block (<= 256 KB) */
+    CHUNKS_PER_THREAD = 4,  /* column chunks per thread: absorbs a thread being delayed */
+    ALIGN_BYTES = 64
+};
 
 static int min_int(int a, int b) { return a < b ? a : b; }
 
-/* Packs rows [i0,i0+mc) x columns [p0,p0+kc) of A into MR-row panels of
- * stride MR*KC: element (i0+r0+i, p0+p) goes to dst[r0*KC + p*MR + i]; rows
- * past mc are 0. */
-static void pack_a(const gemm_args *g, int i0, int mc, int p0, int kc, float *dst) {
-    int mr = g->kern->mr;
-    ptrdiff_t cs = g->cs_a;
-    for (int r0 = 0; r0 < mc; r0 += mr, dst += (ptrdiff_t)mr * KC) {
-        int rows = min_int(mr, mc - r0);
-        for (int i = 0; i < mr; i++) {
-            const float *src = g->A + (ptrdiff_t)(i0 + r0 + i) * g->rs_a + (ptrdiff_t)p0 * cs;
-            if (i < rows)
-                for (int p = 0; p < kc; p++) dst[p * mr + i] = src[p * cs];
-            else
-                for (int p = 0; p < kc; p++) dst[p * mr + i] = 0.0f;
+static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+/* ---- packing ------------------------------------------------------------ */
+
+size_t ct_gemm_packed_a_floats(int M, int K) {
+    return round_up(round_up((size_t)(M > 0 ? M : 0), MR) * (size_t)(K > 0 ? K : 0), 16);
+}
+
+size_t ct_gemm_packed_a_offset(int M, int K, int i, int k) {
+    size_t k0 = (size_t)k / KC * KC, kc = (size_t)min_int(KC, K - (int)k0);
+    return k0 * round_up((size_t)M, MR) + (size_t)i * kc + (size_t)(k - (int)k0) * MR;
+}
+
+size_t ct_gemm_packed_b_floats(int K, int N) {
+    return round_up(round_up((size_t)(N > 0 ? N : 0), NR) * (size_t)(K > 0 ? K : 0), 16);
+}
+
+/* One MR-row panel of A over kc columns: dst[k*MR + i] = rows[i][k*cs]
+ * (times scale[i] when given), zero for rows i >= valid. */
+static void pack_a_panel(const float *const rows[MR], ptrdiff_t cs, const float *scale, int valid, int kc,
+                         float *dst) {
+    _Static_assert(MR == 4, "the transposed copy below moves 4x4 blocks");
+    int k = 0;
+    if (valid == MR && cs == 1) {   /* contiguous rows: 4x4 blocks transposed in registers */
+        ct_vec4 sc = scale ? ct_load4(scale) : (ct_vec4){1, 1, 1, 1};
+        for (; k + 4 <= kc; k += 4) {
+            ct_vec4 r[4];
+            for (int i = 0; i < MR; i++) r[i] = ct_load4(rows[i] + k);
+            ct_transpose4(r);
+            for (int i = 0; i < 4; i++) ct_store4(dst + (k + i) * MR, scale ? r[i] * sc : r[i]);
+        }
+    }
+    for (; k < kc; k++)
+        for (int i = 0; i < MR; i++)
+            dst[k * MR + i] = i >= valid ? 0.0f : scale ? rows[i][k * cs] * scale[i] : rows[i][k * cs];
+}
+
+void ct_gemm_pack_a(int M, int K, const float *A, ptrdiff_t rs, ptrdiff_t cs, const float *row_scale,
+                    float *dst) {
+    for (int k0 = 0; k0 < K; k0 += KC) {
+        int kc = min_int(KC, K - k0);
+        for (int i0 = 0; i0 < M; i0 += MR, dst += (ptrdiff_t)kc * MR) {
+            const float *rows[MR];   /* rows past M point at row M-1 and are not read */
+            for (int i = 0; i < MR; i++) rows[i] = A + (ptrdiff_t)min_int(i0 + i, M - 1) * rs + (ptrdiff_t)k0 * cs;
+            pack_a_panel(rows, cs, row_scale ? row_scale + i0 : NULL, min_int(MR, M - i0), kc, dst);
         }
     }
 }
 
-/* Packs all K rows x columns [j0,j0+nc) of B, K block by K block, into
- * NR-column panels of stride NR*KC: element (p0+p, j0+s0+j) goes to
- * dst[p0*NC + s0*KC + p*NR + j]. Columns past nc are 0. Row-major B is read
- * along its rows, anything else along its columns. */
-static void pack_b(const gemm_args *g, int j0, int nc, float *dst) {
-    int nr = g->kern->nr;
-    ptrdiff_t rs = g->rs_b, cs = g->cs_b;
-    for (int p0 = 0; p0 < g->K; p0 += KC) {
-        int kc = min_int(KC, g->K - p0);
-        const float *src = g->B + (ptrdiff_t)p0 * rs + (ptrdiff_t)j0 * cs;
-        for (int s0 = 0; s0 < nc; s0 += nr) {
-            int cols = min_int(nr, nc - s0);
-            float *panel = dst + (ptrdiff_t)p0 * NC + (ptrdiff_t)s0 * KC;
-            if (cs == 1 && cols == nr) {
-                for (int p = 0; p < kc; p++)
-                    for (int j = 0; j < nr; j++) panel[p * nr + j] = src[p * rs + s0 + j];
-                continue;
-            }
-            for (int j = 0; j < nr; j++) {
-                const float *col = src + (ptrdiff_t)(s0 + j) * cs;
-                if (j < cols)
-                    for (int p = 0; p < kc; p++) panel[p * nr + j] = col[p * rs];
-                else
-                    for (int p = 0; p < kc; p++) panel[p * nr + j] = 0.0f;
-            }
+/* ---- B providers -------------------------------------------------------- */
+
+/* Panel of columns [j0, j0+cols) of a row-major B: rows copied whole, a
+ * full panel row as three fixed-size moves. */
+static void pack_rows(const float *src, ptrdiff_t rs, int kc, int cols, float *dst) {
+    for (int p = 0; p < kc; p++, src += rs, dst += NR) {
+        if (cols == NR) {
+            __builtin_memcpy(dst, src, NR * sizeof *dst);
+            continue;
         }
+        for (int j = 0; j < NR; j++) dst[j] = j < cols ? src[j] : 0.0f;
     }
 }
 
-typedef float vec4 __attribute__((vector_size(16)));
-
-/* The portable 6 x 8 micro-kernel (contract in gemm_ukernel.h): twelve
- * 4-float accumulators, which gcc and clang keep in SSE registers, with the
- * B row and the A broadcast in the remaining four. */
-void ct_ukernel_portable_6x8(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
-                             int accumulate) {
-    enum { MR = 6, NR = 8, NV = NR / 4 };
-    vec4 acc[MR][NV];
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; i++)
-#pragma GCC unroll 8
-        for (int v = 0; v < NV; v++) {
-            acc[i][v] = (vec4){0};
-            if (accumulate) __builtin_memcpy(&acc[i][v], c + i * ldc + 4 * v, sizeof(vec4));
+/* Panel of a column-major B (each column contiguous): 4x4 blocks
+ * transposed in registers, the ragged edges one by one. */
+static void pack_transposed(const float *src, ptrdiff_t cs, int kc, int cols, float *dst) {
+    int j = 0;
+    for (; j + 4 <= cols; j += 4) {
+        const float *col = src + (ptrdiff_t)j * cs;
+        int p = 0;
+        for (; p + 4 <= kc; p += 4) {
+            ct_vec4 r[4];
+            for (int i = 0; i < 4; i++) r[i] = ct_load4(col + (ptrdiff_t)i * cs + p);
+            ct_transpose4(r);
+            for (int i = 0; i < 4; i++) ct_store4(dst + (p + i) * NR + j, r[i]);
         }
-    for (int p = 0; p < kc; p++) {
-        vec4 bp[NV];
-#pragma GCC unroll 8
-        for (int v = 0; v < NV; v++) __builtin_memcpy(&bp[v], b + p * NR + 4 * v, sizeof(vec4));
-#pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
-            vec4 ai = (vec4){0} + a[p * MR + i];
-#pragma GCC unroll 8
-            for (int v = 0; v < NV; v++) acc[i][v] += ai * bp[v];
-        }
+        for (; p < kc; p++)
+            for (int i = 0; i < 4; i++) dst[p * NR + j + i] = col[(ptrdiff_t)i * cs + p];
     }
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; i++)
-#pragma GCC unroll 8
-        for (int v = 0; v < NV; v++) __builtin_memcpy(c + i * ldc + 4 * v, &acc[i][v], sizeof(vec4));
+    for (; j < NR; j++)
+        for (int p = 0; p < kc; p++) dst[p * NR + j] = j < cols ? src[(ptrdiff_t)j * cs + p] : 0.0f;
 }
 
-/* C[i0.., j0..] = epilogue(tile) for an mc x nc block. Each residual element
- * is read before the C element it may alias is written. */
-static void store_block(const gemm_args *g, int i0, int mc, int j0, int nc,
-                        const float *tile /* [mc, NC] */) {
+/* Panel of a B with any strides, column by column. */
+static void pack_columns(const float *src, ptrdiff_t rs, ptrdiff_t cs, int kc, int cols, float *dst) {
+    if (rs == 1) {
+        pack_transposed(src, cs, kc, cols, dst);
+        return;
+    }
+    for (int j = 0; j < NR; j++) {
+        const float *col = src + (ptrdiff_t)j * cs;
+        if (j < cols)
+            for (int p = 0; p < kc; p++) dst[p * NR + j] = col[p * rs];
+        else
+            for (int p = 0; p < kc; p++) dst[p * NR + j] = 0.0f;
+    }
+}
+
+static const float *matrix_panels(const ct_gemm_b *b, int k0, int kc, int n0, int nc, float *buf,
+                                  ptrdiff_t *panel_stride) {
+    *panel_stride = (ptrdiff_t)kc * NR;
+    for (int q = 0; q * NR < nc; q++) {
+        int cols = min_int(NR, nc - q * NR);
+        const float *src = b->data + (ptrdiff_t)k0 * b->rs + (ptrdiff_t)(n0 + q * NR) * b->cs;
+        float *dst = buf + q * *panel_stride;
+        if (b->cs == 1) pack_rows(src, b->rs, kc, cols, dst);
+        else pack_columns(src, b->rs, b->cs, kc, cols, dst);
+    }
+    return buf;
+}
+
+static const float *packed_panels(const ct_gemm_b *b, int k0, int kc, int n0, int nc, float *buf,
+                                  ptrdiff_t *panel_stride) {
+    (void)kc, (void)nc, (void)buf;
+    *panel_stride = b->rs * NR;
+    return b->data + (ptrdiff_t)(n0 / NR) * b->rs * NR + (ptrdiff_t)k0 * NR;
+}
+
+ct_gemm_b ct_gemm_b_matrix(const float *B, ptrdiff_t rs, ptrdiff_t cs, int N) {
+    return (ct_gemm_b){matrix_panels, B, rs, cs, N, NULL};
+}
+
+ct_gemm_b ct_gemm_b_packed(const float *panels, int K, int N) {
+    return (ct_gemm_b){packed_panels, panels, K, 0, N, NULL};
+}
+
+/* ---- context ------------------------------------------------------------ */
+
+struct ct_gemm_ctx {
+    ct_pool *pool;
+    const ct_gemm_kernel *kernel;
+    int threads;
+    float **buf;            /* [threads] packing buffers of one B micro-panel, KC x NR floats */
+    float **workspace;      /* [threads] of workspace_floats, or NULL */
+    size_t workspace_floats;
+};
+
+ct_gemm_ctx *ct_gemm_ctx_new(ct_pool *pool, const ct_gemm_kernel *kernel) {
+    ct_gemm_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return NULL;
+    ctx->pool = pool;
+    ctx->kernel = kernel ? kernel : ct_gemm_kernel_best();
+    ctx->threads = ct_pool_size(pool);
+    ctx->buf = calloc((size_t)ctx->threads, sizeof *ctx->buf);
+    ctx->workspace = calloc((size_t)ctx->threads, sizeof *ctx->workspace);
+    if (!ctx->buf || !ctx->workspace) {
+        ct_gemm_ctx_free(ctx);
+        return NULL;
+    }
+    for (int t = 0; t < ctx->threads; t++)
+        if (!(ctx->buf[t] = aligned_alloc(ALIGN_BYTES, (size_t)KC * NR * sizeof(float)))) {
+            ct_gemm_ctx_free(ctx);
+            return NULL;
+        }
+    return ctx;
+}
+
+void ct_gemm_ctx_free(ct_gemm_ctx *ctx) {
+    if (!ctx) return;
+    for (int t = 0; t < ctx->threads; t++) {
+        if (ctx->buf) free(ctx->buf[t]);
+        if (ctx->workspace) free(ctx->workspace[t]);
+    }
+    free(ctx->buf);
+    free(ctx->workspace);
+    free(ctx);
+}
+
+ct_pool *ct_gemm_ctx_pool(const ct_gemm_ctx *ctx) { return ctx->pool; }
+
+int ct_gemm_ctx_reserve(ct_gemm_ctx *ctx, size_t floats) {
+    if (floats <= ctx->workspace_floats) return 1;
+    size_t bytes = round_up(floats, 16) * sizeof(float);
+    if (bytes / sizeof(float) < floats) return 0;
+    for (int t = 0; t < ctx->threads; t++) {
+        float *w = aligned_alloc(ALIGN_BYTES, bytes);
+        if (!w) return 0;
+        free(ctx->workspace[t]);
+        ctx->workspace[t] = w;
+    }
+    ctx->workspace_floats = floats;
+    return 1;
+}
+
+float *ct_gemm_ctx_workspace(const ct_gemm_ctx *ctx, int thread) { return ctx->workspace[thread]; }
+
+/* ---- driver ------------------------------------------------------------- */
+
+typedef struct {
+    const ct_gemm_ctx *ctx;
+    int M, N, K, kc;        /* kc: K block size */
+    int m_padded;           /* M rounded up to MR */
+    const float *a;         /* packed A */
+    const ct_gemm_b *b;
+    float *C;
+    ptrdiff_t ldc;
+    const ct_epilogue *ep;
+    int panels, chunks;     /* NR-column panels of C, split into chunks */
+} gemm_job;
+
+/* The epilogue of element (i, j) of C, scalar, in the contract's order. */
+static float epilogue_at(const gemm_job *g, int i, int j, float v) {
     const ct_epilogue *ep = g->ep;
-    const float *bias_m = ep ? ep->bias_m : NULL, *bias_n = ep ? ep->bias_n : NULL;
-    const float *residual = ep ? ep->residual : NULL;
-    int relu = ep && ep->relu;
-    for (int i = 0; i < mc; i++) {
-        float *c = g->C + (ptrdiff_t)(i0 + i) * g->ldc + j0;
-        const float *res = residual ? residual + (ptrdiff_t)(i0 + i) * g->ldc + j0 : NULL;
-        for (int j = 0; j < nc; j++) {
-            float v = tile[i * NC + j];
-            if (bias_m) v += bias_m[i0 + i];
-            if (bias_n) v += bias_n[j0 + j];
-            if (res) v += res[j];
-            if (relu && v < 0.0f) v = 0.0f;
-            c[j] = v;
+    if (ep->bias_m) v += ep->bias_m[i];
+    if (ep->bias_n) v += ep->bias_n[j];
+    if (ep->residual) v += ep->residual[(ptrdiff_t)i * g->ldc + j];
+    if (ep->relu && v < 0.0f) v = 0.0f;
+    return v;
+}
+
+/* One MR x NR tile of C at (i0, j0) for K block [k0, k0+kc). Tiles cut by
+ * the edge of C go through a full-size buffer. */
+static void tile(const gemm_job *g, int i0, int j0, int k0, int kc, const float *a, const float *b) {
+    int last = k0 + kc >= g->K, m = min_int(MR, g->M - i0), n = min_int(NR, g->N - j0);
+    float *c = g->C + (ptrdiff_t)i0 * g->ldc + j0;
+    const ct_epilogue *ep = last ? g->ep : NULL;
+    if (m == MR && n == NR) {
+        ct_tile_epilogue te, *tep = NULL;
+        if (ep) {
+            te = (ct_tile_epilogue){ep->bias_m ? ep->bias_m + i0 : NULL, ep->bias_n ? ep->bias_n + j0 : NULL,
+                                    ep->residual ? ep->residual + (c - g->C) : NULL, g->ldc, ep->relu};
+            tep = &te;
+        }
+        g->ctx->kernel->fn(kc, a, b, c, g->ldc, k0 > 0, tep);
+        return;
+    }
+    _Alignas(ALIGN_BYTES) float t[MR * NR] = {0};
+    for (int i = 0; k0 > 0 && i < m; i++) memcpy(t + i * NR, c + (ptrdiff_t)i * g->ldc, (size_t)n * sizeof *t);
+    g->ctx->kernel->fn(kc, a, b, t, NR, k0 > 0, NULL);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            c[(ptrdiff_t)i * g->ldc + j] = ep ? epilogue_at(g, i0 + i, j0 + j, t[i * NR + j]) : t[i * NR + j];
+}
+
+/* Columns [n0, n0+nc) of C, all rows, all K blocks. Each B micro-panel is
+ * packed right before the micro-kernels that use it, so it is still in L1. */
+static void column_block(const gemm_job *g, int n0, int nc, float *buf) {
+    for (int k0 = 0; k0 < g->K; k0 += g->kc) {
+        int kc = min_int(g->kc, g->K - k0);
+        const float *a = g->a + (ptrdiff_t)k0 * g->m_padded;   /* this K block of A */
+        for (int j0 = n0; j0 < n0 + nc; j0 += NR) {
+            ptrdiff_t stride;
+            const float *bp = g->b->panels(g->b, k0, kc, j0, min_int(NR, n0 + nc - j0), buf, &stride);
+            for (int i0 = 0; i0 < g->M; i0 += MR) tile(g, i0, j0, k0, kc, a + (ptrdiff_t)i0 * kc, bp);
         }
     }
 }
 
-/* One MC x NC block of C: all K blocks into the tile, then the epilogue.
- * With K = 0 the tile is zero and C gets the epilogue of zeros. */
-static void compute_block(const gemm_args *g, const gemm_buffers *buf,
-                          int i0, int mc, int j0, int nc) {
-    int mr = g->kern->mr, nr = g->kern->nr, accumulate = 0;
-    for (int p0 = 0; p0 < g->K; p0 += KC, accumulate = 1) {
-        int kc = min_int(KC, g->K - p0);
-        pack_a(g, i0, mc, p0, kc, buf->a);
-        for (int j = 0; j < nc; j += nr)
-            for (int i = 0; i < mc; i += mr)
-                g->kern->fn(kc, buf->a + (ptrdiff_t)i * KC, buf->b + (ptrdiff_t)p0 * NC + (ptrdiff_t)j * KC,
-                            buf->tile + i * NC + j, NC, accumulate);
+static void chunk_task(void *arg, int chunk, int thread) {
+    const gemm_job *g = arg;
+    int p0 = (int)((int64_t)chunk * g->panels / g->chunks), p1 = (int)((int64_t)(chunk + 1) * g->panels / g->chunks);
+    for (int p = p0; p < p1; p += NC / NR) {
+        int n0 = p * NR, n1 = min_int(min_int(p + NC / NR, p1) * NR, g->N);
+        column_block(g, n0, n1 - n0, g->ctx->buf[thread]);
     }
-    if (!accumulate)
-        for (int i = 0; i < MC * NC; i++) buf->tile[i] = 0.0f;
-    store_block(g, i0, mc, j0, nc, buf->tile);
 }
+
+/* K = 0: the product is zero and C is the epilogue of zeros. */
+static void empty_product(const gemm_job *g) {
+    for (int i = 0; i < g->M; i++)
+        for (int j = 0; j < g->N; j++)
+            g->C[(ptrdiff_t)i * g->ldc + j] = g->ep ? epilogue_at(g, i, j, 0.0f) : 0.0f;
+}
+
+/* The job of C = A·B: 0 when there is nothing to multiply (C is done). */
+static int gemm_setup(gemm_job *g, const ct_gemm_ctx *ctx, int M, int N, int K, const float *a_packed,
+                      const ct_gemm_b *b, float *C, ptrdiff_t ldc, const ct_epilogue *ep) {
+    if (M <= 0 || N <= 0) return 0;
+    *g = (gemm_job){ctx, M, N, K < 0 ? 0 : K, KC, (M + MR - 1) / MR * MR, a_packed, b, C, ldc, ep, (N + NR - 1) / NR, 1};
+    if (g->K == 0) {
+        empty_product(g);
+        return 0;
+    }
+    return 1;
+}
+
+void ct_gemm_run(const ct_gemm_ctx *ctx, int M, int N, int K, const float *a_packed, const ct_gemm_b *b,
+                 float *C, ptrdiff_t ldc, const ct_epilogue *ep) {
+    gemm_job g;
+    if (!gemm_setup(&g, ctx, M, N, K, a_packed, b, C, ldc, ep)) return;
+    if (ctx->threads > 1) g.chunks = min_int(g.panels, ctx->threads * CHUNKS_PER_THREAD);
+    ct_pool_run(ctx->pool, g.chunks, chunk_task, &g);
+}
+
+void ct_gemm_run_here(const ct_gemm_ctx *ctx, int thread, int M, int N, int K, const float *a_packed,
+                      const ct_gemm_b *b, float *C, ptrdiff_t ldc, const ct_epilogue *ep) {
+    gemm_job g;
+    if (gemm_setup(&g, ctx, M, N, K, a_packed, b, C, ldc, ep)) chunk_task(&g, 0, thread);
+}
+
+/* ---- strided entry points ----------------------------------------------- */
 
 void ct_gemm_with_kernel(const ct_gemm_kernel *kernel, int M, int N, int K,
                          const float *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
@@ -170,23 +326,17 @@ void ct_gemm_with_kernel(const ct_gemm_kernel *kernel, int M, int N, int K,
                          float *C, ptrdiff_t ldc, const ct_epilogue *ep) {
     if (M <= 0 || N <= 0) return;
     if (K < 0) K = 0;
-    /* Every part is a multiple of 16 floats, so each stays 64-byte aligned. */
-    size_t kblocks = ((size_t)K + KC - 1) / KC;
-    size_t bfloats = kblocks * NC * KC, floats = bfloats + (size_t)MC * KC + (size_t)MC * NC;
-    float *mem = aligned_alloc(ALIGN_BYTES, floats * sizeof(float));
-    if (!mem) {
+    float *a = aligned_alloc(ALIGN_BYTES, (ct_gemm_packed_a_floats(M, K) + 16) * sizeof(float));
+    ct_gemm_ctx *ctx = ct_gemm_ctx_new(NULL, kernel);
+    if (a && ctx) {
+        ct_gemm_pack_a(M, K, A, rs_a, cs_a, NULL, a);
+        ct_gemm_b b = ct_gemm_b_matrix(B, rs_b, cs_b, N);
+        ct_gemm_run(ctx, M, N, K, a, &b, C, ldc, ep);
+    } else {
         ct_gemm_naive(M, N, K, A, rs_a, cs_a, B, rs_b, cs_b, C, ldc, ep);
-        return;
     }
-    gemm_args g = {M, N, K, A, rs_a, cs_a, B, rs_b, cs_b, C, ldc, ep, kernel};
-    gemm_buffers buf = {mem, mem + bfloats, mem + bfloats + (size_t)MC * KC};
-    for (int j0 = 0; j0 < N; j0 += NC) {
-        int nc = min_int(NC, N - j0);
-        pack_b(&g, j0, nc, buf.b);
-        for (int i0 = 0; i0 < M; i0 += MC)
-            compute_block(&g, &buf, i0, min_int(MC, M - i0), j0, nc);
-    }
-    free(mem);
+    free(a);
+    ct_gemm_ctx_free(ctx);
 }
 
 void ct_gemm(int M, int N, int K,

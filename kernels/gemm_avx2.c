@@ -1,40 +1,58 @@
-/* AVX2 + FMA micro-kernel, 6 x 16: twelve ymm accumulators, two B vectors
- * and one broadcast A value per step (15 of the 16 ymm registers). Compiled
- * with -mavx2 -mfma; called only when the CPU has both. */
+/* AVX2 + FMA micro-kernel, 4 x 24 (contract in gemm_ukernel.h): twelve ymm
+ * accumulators, three B vectors and one broadcast A value per step (all 16
+ * ymm registers), the epilogue applied while the block is in registers.
+ * Compiled with -mavx2 -mfma; called only when the CPU has both. */
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
 #include "gemm_ukernel.h"
 
-void ct_ukernel_avx2_6x16(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, int accumulate) {
-    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+/* Epilogue of one row (three vectors) in the contract's order. */
+static inline void finish_row(__m256 v[3], int i, const ct_tile_epilogue *ep) {
+    if (ep->bias_m) {
+        __m256 bm = _mm256_broadcast_ss(ep->bias_m + i);
+        for (int u = 0; u < 3; u++) v[u] = _mm256_add_ps(v[u], bm);
+    }
+    if (ep->bias_n)
+        for (int u = 0; u < 3; u++) v[u] = _mm256_add_ps(v[u], _mm256_loadu_ps(ep->bias_n + 8 * u));
+    if (ep->residual)
+        for (int u = 0; u < 3; u++)
+            v[u] = _mm256_add_ps(v[u], _mm256_loadu_ps(ep->residual + i * ep->ld_residual + 8 * u));
+    if (ep->relu)   /* max(0, v) returns v when v is NaN */
+        for (int u = 0; u < 3; u++) v[u] = _mm256_max_ps(_mm256_setzero_ps(), v[u]);
+}
+
+void ct_ukernel_avx2(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, int accumulate,
+                     const ct_tile_epilogue *ep) {
+    __m256 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;
     if (accumulate) {
-        c00 = _mm256_loadu_ps(c + 0 * ldc), c01 = _mm256_loadu_ps(c + 0 * ldc + 8);
-        c10 = _mm256_loadu_ps(c + 1 * ldc), c11 = _mm256_loadu_ps(c + 1 * ldc + 8);
+        c00 = _mm256_loadu_ps(c), c01 = _mm256_loadu_ps(c + 8), c02 = _mm256_loadu_ps(c + 16);
+        c10 = _mm256_loadu_ps(c + ldc), c11 = _mm256_loadu_ps(c + ldc + 8), c12 = _mm256_loadu_ps(c + ldc + 16);
         c20 = _mm256_loadu_ps(c + 2 * ldc), c21 = _mm256_loadu_ps(c + 2 * ldc + 8);
+        c22 = _mm256_loadu_ps(c + 2 * ldc + 16);
         c30 = _mm256_loadu_ps(c + 3 * ldc), c31 = _mm256_loadu_ps(c + 3 * ldc + 8);
-        c40 = _mm256_loadu_ps(c + 4 * ldc), c41 = _mm256_loadu_ps(c + 4 * ldc + 8);
-        c50 = _mm256_loadu_ps(c + 5 * ldc), c51 = _mm256_loadu_ps(c + 5 * ldc + 8);
+        c32 = _mm256_loadu_ps(c + 3 * ldc + 16);
     } else {
-        c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+        c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = _mm256_setzero_ps();
     }
     for (int p = 0; p < kc; p++) {
-        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), ai;
-        ai = _mm256_broadcast_ss(a + 0), c00 = _mm256_fmadd_ps(ai, b0, c00), c01 = _mm256_fmadd_ps(ai, b1, c01);
-        ai = _mm256_broadcast_ss(a + 1), c10 = _mm256_fmadd_ps(ai, b0, c10), c11 = _mm256_fmadd_ps(ai, b1, c11);
-        ai = _mm256_broadcast_ss(a + 2), c20 = _mm256_fmadd_ps(ai, b0, c20), c21 = _mm256_fmadd_ps(ai, b1, c21);
-        ai = _mm256_broadcast_ss(a + 3), c30 = _mm256_fmadd_ps(ai, b0, c30), c31 = _mm256_fmadd_ps(ai, b1, c31);
-        ai = _mm256_broadcast_ss(a + 4), c40 = _mm256_fmadd_ps(ai, b0, c40), c41 = _mm256_fmadd_ps(ai, b1, c41);
-        ai = _mm256_broadcast_ss(a + 5), c50 = _mm256_fmadd_ps(ai, b0, c50), c51 = _mm256_fmadd_ps(ai, b1, c51);
-        a += 6;
-        b += 16;
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), b2 = _mm256_load_ps(b + 16), ai;
+        ai = _mm256_broadcast_ss(a + 0);
+        c00 = _mm256_fmadd_ps(ai, b0, c00), c01 = _mm256_fmadd_ps(ai, b1, c01), c02 = _mm256_fmadd_ps(ai, b2, c02);
+        ai = _mm256_broadcast_ss(a + 1);
+        c10 = _mm256_fmadd_ps(ai, b0, c10), c11 = _mm256_fmadd_ps(ai, b1, c11), c12 = _mm256_fmadd_ps(ai, b2, c12);
+        ai = _mm256_broadcast_ss(a + 2);
+        c20 = _mm256_fmadd_ps(ai, b0, c20), c21 = _mm256_fmadd_ps(ai, b1, c21), c22 = _mm256_fmadd_ps(ai, b2, c22);
+        ai = _mm256_broadcast_ss(a + 3);
+        c30 = _mm256_fmadd_ps(ai, b0, c30), c31 = _mm256_fmadd_ps(ai, b1, c31), c32 = _mm256_fmadd_ps(ai, b2, c32);
+        a += CT_GEMM_MR;
+        b += CT_GEMM_NR;
     }
-    _mm256_storeu_ps(c + 0 * ldc, c00), _mm256_storeu_ps(c + 0 * ldc + 8, c01);
-    _mm256_storeu_ps(c + 1 * ldc, c10), _mm256_storeu_ps(c + 1 * ldc + 8, c11);
-    _mm256_storeu_ps(c + 2 * ldc, c20), _mm256_storeu_ps(c + 2 * ldc + 8, c21);
-    _mm256_storeu_ps(c + 3 * ldc, c30), _mm256_storeu_ps(c + 3 * ldc + 8, c31);
-    _mm256_storeu_ps(c + 4 * ldc, c40), _mm256_storeu_ps(c + 4 * ldc + 8, c41);
-    _mm256_storeu_ps(c + 5 * ldc, c50), _mm256_storeu_ps(c + 5 * ldc + 8, c51);
+    __m256 rows[CT_GEMM_MR][3] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32}};
+    for (int i = 0; i < CT_GEMM_MR; i++) {
+        if (ep) finish_row(rows[i], i, ep);
+        for (int u = 0; u < 3; u++) _mm256_storeu_ps(c + i * ldc + 8 * u, rows[i][u]);
+    }
 }
 #else
 typedef int ct_gemm_avx2_unused;  /* ISO C forbids an empty translation unit */

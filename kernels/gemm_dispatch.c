@@ -11,9 +11,9 @@
 #define CT_X86 1
 #endif
 
-static const ct_gemm_kernel PORTABLE = {"portable", 6, 8, ct_ukernel_portable_6x8};
+static const ct_gemm_kernel PORTABLE = {"portable", ct_ukernel_portable};
 #ifdef CT_X86
-static const ct_gemm_kernel AVX2 = {"avx2", 6, 16, ct_ukernel_avx2_6x16};
+static const ct_gemm_kernel AVX2 = {"avx2", ct_ukernel_avx2};
 
 static unsigned long long xgetbv0(void) {
     unsigned eax, edx;

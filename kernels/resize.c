@@ -106,7 +106,6 @@ size_t ct_paste_scratch_floats(int m, const float box[4], int H, int W) {
 void ct_paste_mask(const float *mask, int m, const float box[4], int H, int W,
                    float *canvas, float *scratch) {
     if (H <= 0 || W <= 0) return;
-    for (size_t i = 0; i < (size_t)H * W; i++) canvas[i] = 0.0f;
     int64_t b[4];
     if (m <= 0 || !paste_box(box, m, b)) return;
     int mp = m + 2;

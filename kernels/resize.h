@@ -14,8 +14,9 @@ void ct_resize_bilinear(const float *src, int c, int hs, int ws,
                         float *dst, int hd, int wd, double scale_h, double scale_w);
 
 /* paste_masks_in_image for one mask (spec §9): mask [m,m] logits, box in
- * original-image pixels; writes canvas [H,W] (zero outside the pasted
- * rectangle, which is fully overwritten). Only the part of the resized map
+ * original-image pixels, canvas [H,W]. The canvas must arrive zeroed (what
+ * torchvision pastes into): only the pasted rectangle is written, so the
+ * cost is the box's, not the image's. Only the part of the resized map
  * inside the image is computed, so scratch needs room for just the (m+2)^2
  * padded mask: ct_paste_scratch_floats (box, H, W are not needed for that
  * and kept for the interface). A box with a non-finite coordinate pastes

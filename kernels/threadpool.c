@@ -6,14 +6,18 @@
 #include "threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 /* Spin iterations before a waiting thread sleeps: long enough to bridge the
- * gap between two consecutive layers, short enough not to steal a core. */
+ * gap between two consecutive layers, short enough not to steal a core.
+ * Every YIELD_EVERY of them the thread yields its core, in case a thread
+ * it waits for is ready but not running (other processes share the CPUs). */
 #define SPIN_ROUNDS 20000
+#define YIELD_EVERY 256
 
 struct ct_pool {
     int size;
@@ -66,8 +70,8 @@ static void *worker_main(void *arg) {
     unsigned seen = 0;
     free(w);
     for (;;) {
-        for (int spins = 0; atomic_load(&p->generation) == seen && spins < SPIN_ROUNDS; spins++) {
-        }
+        for (int spins = 1; atomic_load(&p->generation) == seen && spins <= SPIN_ROUNDS; spins++)
+            if (spins % YIELD_EVERY == 0) sched_yield();
         pthread_mutex_lock(&p->lock);
         while (atomic_load(&p->generation) == seen) pthread_cond_wait(&p->wake, &p->lock);
         loop_params loop = {atomic_load(&p->generation), p->n, p->task, p->ctx};
@@ -140,8 +144,8 @@ void ct_pool_run(ct_pool *p, int n, ct_task_fn task, void *ctx) {
     pthread_mutex_unlock(&p->lock);
 
     claim_tasks(p, &loop, 0);
-    for (int spins = 0; atomic_load(&p->finished) < n && spins < SPIN_ROUNDS; spins++) {
-    }
+    for (int spins = 1; atomic_load(&p->finished) < n && spins <= SPIN_ROUNDS; spins++)
+        if (spins % YIELD_EVERY == 0) sched_yield();
     if (atomic_load(&p->finished) < n) {
         pthread_mutex_lock(&p->lock);
         while (atomic_load(&p->finished) < n) pthread_cond_wait(&p->done_cond, &p->lock);

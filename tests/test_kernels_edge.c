@@ -1,6 +1,7 @@
 /* Kernel semantics on hand-made cases and hostile inputs: NMS ties, zero-area
  * boxes and group separation, RoIAlign/paste/resize/pool on degenerate maps
- * and non-finite boxes (no crash, no hang, defined output). */
+ * and non-finite boxes (no crash, no hang, defined output; the two RoIAlign
+ * kernels agree bit for bit; a paste writes only its box's rectangle). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,23 +102,33 @@ static void test_decode_and_clip_edges(void) {
     CHECK(isnan(boxes[4]) && boxes[5] == 0 && boxes[6] == 50 && boxes[7] == 50);
 }
 
+/* Both RoIAlign kernels (channels-last fast one, naive twin) on the same case. */
+static void roi_align_both(const float *feat, int c, int h, int w, const float *boxes, int n, float scale,
+                           int oh, int ow, int sr, float *out, float *out_naive) {
+    float hwc[64];
+    ct_roi_align_hwc(feat, c, h, w, hwc);
+    ct_roi_align(NULL, hwc, c, h, w, boxes, n, scale, oh, ow, sr, out);
+    ct_roi_align_naive(feat, c, h, w, boxes, n, scale, oh, ow, sr, out_naive);
+}
+
 static void test_roi_align_hostile(void) {
     float feat[2 * 3 * 4];
     for (int i = 0; i < 24; i++) feat[i] = (float)i;
     float boxes[] = {NAN, 0, 4, 3, 0, 0, INFINITY, 3, -1e30f, -1e30f, 1e30f, 1e30f, 1, 1, 2, 2};
-    float out[4 * 2 * 7 * 7];
-    ct_roi_align(feat, 2, 3, 4, boxes, 4, 1.0f, 7, 7, 0, out);   /* adaptive grid, capped */
+    float out[4 * 2 * 7 * 7], ref[4 * 2 * 7 * 7];
+    roi_align_both(feat, 2, 3, 4, boxes, 4, 1.0f, 7, 7, 0, out, ref);   /* adaptive grid, capped */
     int finite = 1;
-    for (int i = 0; i < 4 * 2 * 49; i++) finite &= isfinite(out[i]);
+    for (int i = 0; i < 4 * 2 * 49; i++) finite &= isfinite(out[i]) && out[i] == ref[i];
     CHECK(finite);
     /* A box covering one pixel centre of a constant map gives that constant. */
-    float flat[9] = {3, 3, 3, 3, 3, 3, 3, 3, 3}, one[4] = {0.5f, 0.5f, 1.5f, 1.5f}, o[4];
-    ct_roi_align(flat, 1, 3, 3, one, 1, 1.0f, 2, 2, 2, o);
+    float flat[9] = {3, 3, 3, 3, 3, 3, 3, 3, 3}, one[4] = {0.5f, 0.5f, 1.5f, 1.5f}, o[4], on[4];
+    roi_align_both(flat, 1, 3, 3, one, 1, 1.0f, 2, 2, 2, o, on);
     CHECK(o[0] == 3 && o[1] == 3 && o[2] == 3 && o[3] == 3);
+    CHECK(!memcmp(o, on, sizeof o));
     /* An empty map gives zeros, not a crash. */
-    for (int i = 0; i < 4; i++) o[i] = 7;
-    ct_roi_align(flat, 1, 0, 3, one, 1, 1.0f, 2, 2, 2, o);
-    CHECK(o[0] == 0 && o[3] == 0);
+    for (int i = 0; i < 4; i++) o[i] = on[i] = 7;
+    roi_align_both(flat, 1, 0, 3, one, 1, 1.0f, 2, 2, 2, o, on);
+    CHECK(o[0] == 0 && o[3] == 0 && on[0] == 0 && on[3] == 0);
 }
 
 static void test_paste_hostile(void) {
@@ -126,14 +137,28 @@ static void test_paste_hostile(void) {
     float boxes[][4] = {{NAN, 0, 3, 3}, {0, 0, INFINITY, 3}, {40, 40, 50, 50}, {-50, -50, -40, -40},
                         {3, 3, 1, 1}, {-1e30f, -1e30f, 1e30f, 1e30f}};
     for (size_t b = 0; b < sizeof boxes / sizeof *boxes; b++) {
-        for (int i = 0; i < 30; i++) canvas[i] = NAN;
+        for (int i = 0; i < 30; i++) canvas[i] = 7.0f;   /* a marker: pixels not pasted keep it */
         ct_paste_mask(mask, 2, boxes[b], 6, 5, canvas, scratch);
         int ok = 1;
-        for (int i = 0; i < 30; i++) ok &= b == 5 ? !isnan(canvas[i]) : canvas[i] == 0.0f;
+        for (int i = 0; i < 30; i++) ok &= b == 5 ? canvas[i] != 7.0f && !isnan(canvas[i]) : canvas[i] == 7.0f;
         CHECKF(ok, "box %zu", b);
     }
+    /* A box inside the image writes its rectangle and nothing else. */
+    float inner[4] = {1, 1, 2, 2};
+    for (int i = 0; i < 30; i++) canvas[i] = 7.0f;
+    ct_paste_mask(mask, 2, inner, 6, 5, canvas, scratch);
+    int outside_kept = 1, inside_written = 1;
+    for (int y = 0; y < 6; y++)
+        for (int x = 0; x < 5; x++) {
+            int in = x <= 2 && y <= 2;   /* [1,2] expanded by 30/28 about 1.5 and truncated: [0,2] */
+            if (!in) outside_kept &= canvas[y * 5 + x] == 7.0f;
+            if (x >= 1 && x <= 2 && y >= 1 && y <= 2) inside_written &= canvas[y * 5 + x] != 7.0f;
+        }
+    CHECK(outside_kept);
+    CHECK(inside_written);
     /* A box over the whole (tiny) image pastes something non-zero inside it. */
     float whole[4] = {0, 0, 5, 6};
+    for (int i = 0; i < 30; i++) canvas[i] = 0.0f;
     ct_paste_mask(mask, 2, whole, 6, 5, canvas, scratch);
     float sum = 0;
     for (int i = 0; i < 30; i++) sum += canvas[i];
@@ -156,7 +181,7 @@ static void test_resize_identity_and_degenerate(void) {
 
 static void test_pool_and_upsample_edges(void) {
     float x[4] = {-INFINITY, -5, -7, -6}, y[4];
-    ct_maxpool2d(x, 1, 2, 2, 3, 2, 1, y);   /* one window covering all: -inf padding never wins */
+    ct_maxpool2d(NULL, x, 1, 2, 2, 3, 2, 1, y);   /* one window covering all: -inf padding never wins */
     CHECK(y[0] == -5);
     float src[2] = {1, 2}, dst[3] = {0, 0, 0};
     ct_upsample_nearest_add(src, 1, 1, 2, dst, 1, 3);   /* 2 -> 3: indices 0, 0, 1 */

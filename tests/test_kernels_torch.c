@@ -145,11 +145,16 @@ static void test_roi_align_vs_torch(void) {
         const kv_tensor *want = kv_get(&kv, name);
         if (!params || !scale || !want) continue;
         int n = boxes->dims[0], oh = params->i[0], ow = params->i[1], sr = params->i[2];
-        float *out = malloc(want->count * sizeof *out);
-        ct_roi_align(feat->f, feat->dims[0], feat->dims[1], feat->dims[2], boxes->f, n, scale->f[0], oh, ow, sr, out);
-        CHECK(want->count == (size_t)n * feat->dims[0] * oh * ow);
+        int c = feat->dims[0], h = feat->dims[1], w = feat->dims[2];
+        float *out = malloc(want->count * sizeof *out), *hwc = malloc(feat->count * sizeof *hwc);
+        CHECK(want->count == (size_t)n * c * oh * ow);
+        ct_roi_align_hwc(feat->f, c, h, w, hwc);
+        ct_roi_align(NULL, hwc, c, h, w, boxes->f, n, scale->f[0], oh, ow, sr, out);
         CHECKF(count_mismatches(name, out, want->f, want->count, 0.0) == 0, "roi_align case %s not bit-exact", tags[t]);
-        free(out);
+        ct_roi_align_naive(feat->f, c, h, w, boxes->f, n, scale->f[0], oh, ow, sr, out);
+        CHECKF(count_mismatches(name, out, want->f, want->count, 0.0) == 0, "naive roi_align case %s not bit-exact",
+               tags[t]);
+        free(out), free(hwc);
     }
     kv_free(&kv);
 }
@@ -337,7 +342,7 @@ static void test_paste_vs_torch(void) {
         for (int i = 0; i < n; i++) {
             const float *box = boxes->f + 4 * i;
             float *scratch = malloc(ct_paste_scratch_floats(m, box, H, W) * sizeof *scratch);
-            for (int k = 0; k < H * W; k++) canvas[k] = NAN;   /* every pixel must be written */
+            for (int k = 0; k < H * W; k++) canvas[k] = 0.0f;   /* the contract: a zeroed canvas */
             ct_paste_mask(masks->f + (size_t)i * m * m, m, box, H, W, canvas, scratch);
             snprintf(name, sizeof name, "%s box %d", tags[t], i);
             CHECKF(count_mismatches(name, canvas, want->f + (size_t)i * H * W, (size_t)H * W, 1e-5) == 0,
@@ -368,7 +373,7 @@ static void test_maxpool_vs_torch(void) {
         if (!ksp || !want) continue;
         CHECK(want->dims[1] == ct_conv_out_size(x->dims[1], ksp->i[0], ksp->i[1], ksp->i[2]));
         float *y = malloc(want->count * sizeof *y);
-        ct_maxpool2d(x->f, x->dims[0], x->dims[1], x->dims[2], ksp->i[0], ksp->i[1], ksp->i[2], y);
+        ct_maxpool2d(NULL, x->f, x->dims[0], x->dims[1], x->dims[2], ksp->i[0], ksp->i[1], ksp->i[2], y);
         CHECKF(count_mismatches(name, y, want->f, want->count, 0.0) == 0, "maxpool k=%d s=%d p=%d", ksp->i[0],
                ksp->i[1], ksp->i[2]);
         free(y);
@@ -418,6 +423,7 @@ static int count_rel(const char *what, const float *got, const float *want, size
 static void test_conv_vs_torch(void) {
     kv_file kv;
     LOAD(&kv, "conv.bin");
+    ct_gemm_ctx *ctx = ct_gemm_ctx_new(NULL, NULL);
     for (int c = 0; c < 4; c++) {
         char name[5][16];
         const char *parts[] = {"shape", "x", "w", "b", "y"};
@@ -428,25 +434,35 @@ static void test_conv_vs_torch(void) {
         }
         if (!t[0] || !t[1] || !t[2] || !t[3] || !t[4]) continue;
         const int *s = t[0]->i;
-        ct_conv_params p = {s[0], s[1], s[2], s[3], s[4], s[4], s[5], s[6]};
+        ct_conv_params p = {s[0], s[1], s[2], s[3], s[4], s[4], s[5], s[6], 1, 0};
         float *y = malloc(t[4]->count * sizeof *y), *yn = malloc(t[4]->count * sizeof *yn);
-        size_t sn = ct_conv2d_scratch_floats(&p);
-        float *scratch = malloc((sn ? sn : 1) * sizeof *scratch);
-        ct_conv2d(&p, t[1]->f, t[2]->f, t[3]->f, NULL, 0, y, scratch);
+        float *packed = malloc(ct_conv_packed_floats(&p) * sizeof *packed);
+        ct_conv_pack_weight(&p, t[2]->f, NULL, packed);
+        ct_conv2d(ctx, &p, t[1]->f, packed, t[3]->f, NULL, 0, y);
         ct_conv2d_naive(&p, t[1]->f, t[2]->f, t[3]->f, NULL, 0, yn);
         CHECKF(count_rel(name[4], y, t[4]->f, t[4]->count) == 0, "conv case %d", c);
         CHECKF(count_rel(name[4], yn, t[4]->f, t[4]->count) == 0, "naive conv case %d", c);
-        free(y), free(yn), free(scratch);
+        free(y), free(yn), free(packed);
     }
     const kv_tensor *ds = kv_get(&kv, "d.shape"), *dx = kv_get(&kv, "d.x"), *dw = kv_get(&kv, "d.w");
     const kv_tensor *db = kv_get(&kv, "d.b"), *dy = kv_get(&kv, "d.y");
     if (ds && dx && dw && db && dy) {
+        /* The transposed conv alone: the fused kernel with an identity 1x1
+         * conv picks output channel o exactly (the other terms are 0 * x). */
+        int cin = ds->i[0], h = ds->i[1], w = ds->i[2], cout = ds->i[3];
+        size_t plane = (size_t)4 * h * w;
         float *y = malloc(dy->count * sizeof *y), *yn = malloc(dy->count * sizeof *yn);
-        ct_deconv2x2(dx->f, ds->i[0], ds->i[1], ds->i[2], dw->f, db->f, ds->i[3], 0, y);
-        ct_deconv2x2_naive(dx->f, ds->i[0], ds->i[1], ds->i[2], dw->f, db->f, ds->i[3], 0, yn);
+        float *packed = malloc(ct_deconv_packed_floats(cin, cout) * sizeof *packed);
+        float *phases = malloc(ct_deconv_phases_floats(cout, 1, h, w, 1) * sizeof *phases);
+        float *eye = calloc((size_t)cout * cout, sizeof *eye), *zero = calloc((size_t)cout, sizeof *zero);
+        for (int o = 0; o < cout; o++) eye[(size_t)o * cout + o] = 1.0f;
+        ct_deconv_pack(cin, cout, dw->f, db->f, packed);
+        for (int o = 0; o < cout; o++)
+            ct_deconv_1x1(ctx, dx->f, cin, 1, h, w, packed, cout, 0, eye, zero, &o, y + o * plane, phases);
+        ct_deconv2x2_naive(dx->f, cin, h, w, dw->f, db->f, cout, 0, yn);
         CHECKF(count_rel("d.y", y, dy->f, dy->count) == 0, "deconv");
         CHECKF(count_rel("d.y", yn, dy->f, dy->count) == 0, "naive deconv");
-        free(y), free(yn);
+        free(y), free(yn), free(packed), free(phases), free(eye), free(zero);
     }
     /* Linear: y = x W^T + b, W read transposed through B's strides. */
     const kv_tensor *lx = kv_get(&kv, "l.x"), *lw = kv_get(&kv, "l.w"), *lb = kv_get(&kv, "l.b");
@@ -459,6 +475,7 @@ static void test_conv_vs_torch(void) {
         CHECKF(count_rel("l.y", y, ly->f, ly->count) == 0, "linear");
         free(y);
     }
+    ct_gemm_ctx_free(ctx);
     kv_free(&kv);
 }
 

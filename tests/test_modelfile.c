@@ -451,16 +451,6 @@ static ct_status open_bytes(const uint8_t *data, size_t size, ct_error *err) {
     return st;
 }
 
-/* Recomputes both checksums, so that a deliberate change reaches the deeper checks. */
-static void reseal(uint8_t *data, size_t size) {
-    ctm_header h;
-    memcpy(&h, data, sizeof h);
-    h.body_crc32 = ct_crc32(0, data + CTM_HEADER_SIZE, size - CTM_HEADER_SIZE);
-    memcpy(data, &h, sizeof h);
-    h.header_crc32 = ct_crc32(0, data, 76);
-    memcpy(data, &h, sizeof h);
-}
-
 static void test_model_truncated_and_flipped(void) {
     size_t size;
     uint8_t *data = valid_model(&size);
@@ -532,7 +522,7 @@ static void test_model_structural_damage(void) {
         cases[k].fn(copy, &h, &c, t);
         memcpy(copy, &h, sizeof h);
         memcpy(copy + 128, &c, sizeof c);
-        if (cases[k].fn != bad_magic && cases[k].fn != bad_version) reseal(copy, size);
+        if (cases[k].fn != bad_magic && cases[k].fn != bad_version) convert_reseal_model(copy, size);
         ct_error err;
         ct_status st = open_bytes(copy, size, &err);
         CHECKF(st != CT_OK && strstr(err.message, cases[k].message), "case %zu: %s", k, err.message);
@@ -557,7 +547,7 @@ static void test_model_float16_tensor(void) {
     ctm_tensor_entry *t = (ctm_tensor_entry *)(void *)(data + h.table_offset);
     t[0].dtype = CTM_DTYPE_F16;
     t[0].nbytes /= 2;
-    reseal(data, size);
+    convert_reseal_model(data, size);
     const char *path = convert_scratch_path(1, "half.bin");
     convert_write_file(path, data, size);
     ct_modelfile *mf;

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_kernels.h"
 #include "bench_peak.h"
 #include "bench_torch.h"
 #include "ctinfer.h"
@@ -18,12 +19,13 @@
 
 typedef struct {
     const char *model_path, *image_path, *torch_checkpoint, *torch_python;
-    int threads, runs, warmup, json;
+    int threads, runs, warmup, json, kernels, torch_tuned;
 } bench_args;
 
 static const char *USAGE =
     "usage: tools/bench MODEL.bin IMAGE [--threads N] [--runs R] [--warmup W] [--json]\n"
-    "                   [--torch CHECKPOINT.pth [--python /usr/bin/python3]]\n";
+    "                   [--torch CHECKPOINT.pth [--torch-tuned] [--python /usr/bin/python3]]\n"
+    "       tools/bench --kernels [--threads N] [--runs R]\n";
 
 static double now_ms(void) {
     struct timespec ts;
@@ -61,6 +63,8 @@ static int parse_args(int argc, char **argv, bench_args *a) {
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(s, "--json")) a->json = 1;
+        else if (!strcmp(s, "--kernels")) a->kernels = 1;
+        else if (!strcmp(s, "--torch-tuned")) a->torch_tuned = 1;
         else if (!strcmp(s, "--threads") && v) a->threads = atoi(argv[++i]);
         else if (!strcmp(s, "--runs") && v) a->runs = atoi(argv[++i]);
         else if (!strcmp(s, "--warmup") && v) a->warmup = atoi(argv[++i]);
@@ -70,7 +74,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         else if (s[0] != '-' && npos == 1) a->image_path = s, npos++;
         else return -1;
     }
-    if (npos != 2 || a->runs < 1 || a->runs > MAX_RUNS || a->warmup < 0 || a->threads < 0) return -1;
+    if (npos != (a->kernels ? 0 : 2) || a->runs < 1 || a->runs > MAX_RUNS || a->warmup < 0 || a->threads < 0) return -1;
     return 0;
 }
 
@@ -81,6 +85,7 @@ typedef struct {
     double torch_total[MAX_RUNS];
     double torch_stage[CT_STAGE_COUNT][MAX_RUNS];
     int torch_runs;
+    long torch_rss_kb;
 } bench_times;
 
 static int run_once(ct_session *s, const ct_image *img, bench_times *t, int slot) {
@@ -134,6 +139,7 @@ static void print_report(const bench_args *a, const bench_times *t, int threads,
             first = 0;
         }
         printf("}, \"peak_gflops_measured\": %.1f, \"peak_rss_kb\": %ld", peak, ru.ru_maxrss);
+        if (t->torch_rss_kb) printf(", \"torch_peak_rss_kb\": %ld", t->torch_rss_kb);
         if (t->torch_runs)
             printf(", \"torch_total_ms\": {\"median\": %.3f}, \"speedup_vs_torch\": %.3f",
                    median(t->torch_total, t->torch_runs), median(t->torch_total, t->torch_runs) / total);
@@ -160,7 +166,9 @@ static void print_report(const bench_args *a, const bench_times *t, int threads,
         double tt = median(t->torch_total, t->torch_runs);
         printf("torch  %.2f ms: ctinfer is %.2fx faster\n", tt, tt / total);
     }
-    printf("load %.2f ms, peak RSS %ld KB, measured FP32 peak %.1f GFLOP/s per core\n", load_ms, ru.ru_maxrss, peak);
+    printf("load %.2f ms, peak RSS %ld KB", load_ms, ru.ru_maxrss);
+    if (t->torch_rss_kb) printf(" (PyTorch %ld KB: %.2fx less)", t->torch_rss_kb, (double)t->torch_rss_kb / ru.ru_maxrss);
+    printf(", measured FP32 peak %.1f GFLOP/s per core\n", peak);
 }
 
 int main(int argc, char **argv) {
@@ -169,6 +177,9 @@ int main(int argc, char **argv) {
         fputs(USAGE, stderr);
         return 2;
     }
+    if (a.kernels) return bench_kernels(a.threads ? a.threads : ct_default_threads(), a.runs, bench_peak_gflops());
+    /* Load timing first, while nothing else is resident: the peak RSS is then the run's. */
+    double load_ms = measure_load_ms(a.model_path);
     ct_error err;
     ct_model *model;
     if (ct_model_load(a.model_path, &model, &err) != CT_OK) {
@@ -189,22 +200,23 @@ int main(int argc, char **argv) {
     ct_image img = {slice.width, slice.height, slice.channels, slice.pixels};
     int threads = a.threads ? a.threads : ct_default_threads();
     bench_torch *torch = NULL;
-    if (a.torch_checkpoint && !(torch = bench_torch_start(a.torch_python, a.torch_checkpoint, a.image_path, threads)))
+    if (a.torch_checkpoint &&
+        !(torch = bench_torch_start(a.torch_python, a.torch_checkpoint, a.image_path, threads, a.torch_tuned)))
         return 1;
     static bench_times t;
     for (int i = 0; i < a.warmup; i++)
-        if (run_once(session, &img, &t, -1) != 0 || (torch && bench_torch_run(torch, NULL, NULL) != 0)) return 1;
+        if (run_once(session, &img, &t, -1) != 0 || (torch && bench_torch_run(torch, NULL, NULL, NULL) != 0)) return 1;
     for (int i = 0; i < a.runs; i++) {
         if (run_once(session, &img, &t, i) != 0) return 1;
         if (torch) {
             double stage[CT_STAGE_COUNT] = {0};
-            if (bench_torch_run(torch, &t.torch_total[i], stage) != 0) return 1;
+            if (bench_torch_run(torch, &t.torch_total[i], stage, &t.torch_rss_kb) != 0) return 1;
             for (int k = 0; k < CT_STAGE_COUNT; k++) t.torch_stage[k][i] = stage[k];
             t.torch_runs = i + 1;
         }
     }
     bench_torch_stop(torch);
-    print_report(&a, &t, threads, measure_load_ms(a.model_path), bench_peak_gflops());
+    print_report(&a, &t, threads, load_ms, bench_peak_gflops());
     ct_slice_free(&slice);
     ct_session_free(session);
     ct_model_free(model);

@@ -1,5 +1,5 @@
 /* Drives tools/reference/bench_torch.py through two pipes: "run\n" in, one
- * line "total=<ms> <stage>=<ms> ..." out. */
+ * line "total=<ms> <stage>=<ms> ... rss_kb=<KB>" out. */
 #include "bench_torch.h"
 
 #include <signal.h>
@@ -14,7 +14,8 @@ struct bench_torch {
     FILE *to, *from;
 };
 
-bench_torch *bench_torch_start(const char *python, const char *checkpoint, const char *image, int threads) {
+bench_torch *bench_torch_start(const char *python, const char *checkpoint, const char *image, int threads,
+                               int tuned) {
     int in[2], out[2];
     if (pipe(in) != 0 || pipe(out) != 0) {
         perror("bench: pipe");
@@ -33,7 +34,7 @@ bench_torch *bench_torch_start(const char *python, const char *checkpoint, const
         close(in[1]);
         close(out[0]);
         execl(python, python, "tools/reference/bench_torch.py", checkpoint, image, "--threads", nthreads,
-              (char *)NULL);
+              tuned ? "--tuned" : (char *)NULL, (char *)NULL);
         perror("bench: cannot start the PyTorch peer");
         _exit(127);
     }
@@ -47,7 +48,7 @@ bench_torch *bench_torch_start(const char *python, const char *checkpoint, const
     return t;
 }
 
-int bench_torch_run(bench_torch *t, double *total_ms, double stage_ms[CT_STAGE_COUNT]) {
+int bench_torch_run(bench_torch *t, double *total_ms, double stage_ms[CT_STAGE_COUNT], long *rss_kb) {
     char line[1024];
     if (fputs("run\n", t->to) == EOF || fflush(t->to) != 0 || !fgets(line, sizeof line, t->from)) {
         fprintf(stderr, "bench: the PyTorch peer stopped answering\n");
@@ -60,6 +61,10 @@ int bench_torch_run(bench_torch *t, double *total_ms, double stage_ms[CT_STAGE_C
         double v = atof(eq + 1);
         if (!strcmp(tok, "total")) {
             if (total_ms) *total_ms = v;
+            continue;
+        }
+        if (!strcmp(tok, "rss_kb")) {
+            if (rss_kb) *rss_kb = (long)v;
             continue;
         }
         for (int k = 0; stage_ms && k < CT_STAGE_COUNT; k++)

@@ -7,12 +7,13 @@
 
 typedef struct bench_torch bench_torch;
 
-/* Starts `python tools/reference/bench_torch.py CHECKPOINT IMAGE --threads N`;
- * NULL (with a message on stderr) when it cannot. */
-bench_torch *bench_torch_start(const char *python, const char *checkpoint, const char *image, int threads);
+/* Starts `python tools/reference/bench_torch.py CHECKPOINT IMAGE --threads N
+ * [--tuned]`; NULL (with a message on stderr) when it cannot. */
+bench_torch *bench_torch_start(const char *python, const char *checkpoint, const char *image, int threads,
+                               int tuned);
 /* One forward pass: total and per-stage milliseconds (indexed like
- * ct_stage_name; either pointer may be NULL). */
-int bench_torch_run(bench_torch *t, double *total_ms, double stage_ms[CT_STAGE_COUNT]);
+ * ct_stage_name) and the peer's peak RSS so far; any pointer may be NULL. */
+int bench_torch_run(bench_torch *t, double *total_ms, double stage_ms[CT_STAGE_COUNT], long *rss_kb);
 void bench_torch_stop(bench_torch *t);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "image/file_io.h"
@@ -158,8 +159,17 @@ static ct_status read_existing(cli_jsonl *j, FILE *f, buffer *kept, size_t *drop
 
 /* --resume: keeps the good lines, rewriting the file when dropping others. */
 static ct_status resume(cli_jsonl *j, ct_error *err) {
-    FILE *f = fopen(j->path, "rb");
-    if (!f) return errno == ENOENT ? CT_OK : ct_fail(err, CT_E_IO, "cannot read %s: %s", j->path, strerror(errno));
+    /* O_NONBLOCK: a FIFO must not wait for a writer; it is refused below, as is
+     * any file that is not regular (a device would be read forever, or
+     * replaced by the rewrite). */
+    int fd = open(j->path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) return errno == ENOENT ? CT_OK : ct_fail(err, CT_E_IO, "cannot read %s: %s", j->path, strerror(errno));
+    struct stat sb;
+    FILE *f = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        close(fd);
+        return ct_fail(err, CT_E_IO, "cannot resume from %s: it is not a regular file", j->path);
+    }
     buffer kept = {0};
     size_t dropped = 0;
     ct_status st = read_existing(j, f, &kept, &dropped, err);
@@ -177,17 +187,26 @@ ct_status cli_jsonl_open(cli_jsonl *j, const char *path, int resume_run, ct_erro
     ct_status st = resume_run ? resume(j, err) : CT_OK;
     if (st == CT_OK) {
         j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | (resume_run ? 0 : O_TRUNC), 0644);
+        struct stat sb;
         if (j->fd < 0) st = ct_fail(err, CT_E_IO, "cannot write %s: %s", path, strerror(errno));
+        else j->regular = fstat(j->fd, &sb) == 0 && S_ISREG(sb.st_mode);
     }
     if (st != CT_OK) cli_jsonl_close(j);
     return st;
 }
 
 ct_status cli_jsonl_append(cli_jsonl *j, const char *text, size_t len, ct_error *err) {
+    off_t start = j->regular ? lseek(j->fd, 0, SEEK_END) : 0;
     while (len > 0) {
         ssize_t n = write(j->fd, text, len);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return ct_fail(err, CT_E_IO, "cannot write %s: %s", j->path, n < 0 ? strerror(errno) : "no space");
+        if (n <= 0) {
+            int e = n < 0 ? errno : ENOSPC;
+            /* A line written in part (disk full) is taken back, so the file keeps whole lines. */
+            int torn = j->regular && (start < 0 || ftruncate(j->fd, start) != 0);
+            return ct_fail(err, CT_E_IO, "cannot write %s: %s%s", j->path, strerror(e),
+                           torn ? "; its last line is cut short" : "");
+        }
         text += n;
         len -= (size_t)n;
     }

@@ -17,6 +17,7 @@
 typedef struct {
     const char *path;
     int fd;
+    int regular;           /* fd is a regular file (not a pipe or a device) */
     char **done;           /* [num_done] sorted input paths with a good line */
     size_t num_done;
 } cli_jsonl;

@@ -158,8 +158,9 @@ ct_status cli_check_writable(const char *path, ct_error *err) {
         st = ct_fail(err, CT_E_IO, "cannot write %s: %s is not a directory", path, dir);
     else if (access(dir, W_OK) != 0)
         st = ct_fail(err, CT_E_IO, "cannot write %s: directory %s is not writable", path, dir);
-    else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        st = ct_fail(err, CT_E_IO, "cannot write %s: it is a directory", path);
+    else if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        st = ct_fail(err, CT_E_IO, "cannot write %s: %s", path,
+                     S_ISDIR(sb.st_mode) ? "it is a directory" : "it exists and is not a regular file");
     free(dir);
     return st;
 }

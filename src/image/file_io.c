@@ -61,6 +61,10 @@ static int write_all(int fd, const uint8_t *p, size_t len) {
 }
 
 ct_status ct_write_file_atomic(const char *path, const void *data, size_t len, ct_error *err) {
+    struct stat sb;
+    /* The rename would replace a device (say /dev/stdout) or a FIFO by a regular file. */
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return ct_fail(err, CT_E_IO, "cannot write %s: it exists and is not a regular file", path);
     size_t n = strlen(path);
     char *tmp = malloc(n + 16);
     if (!tmp) return ct_fail(err, CT_E_NOMEM, "out of memory");

@@ -15,7 +15,8 @@ ct_status ct_read_file(const char *path, size_t max_bytes, uint8_t **data, size_
 
 /* Writes data to path atomically: the bytes go to a new temporary file next
  * to path, which is renamed over path only once complete, so an interrupted
- * write never leaves a truncated file. */
+ * write never leaves a truncated file. A path that exists as anything but a
+ * regular file (a directory, a device, a FIFO) is refused. */
 ct_status ct_write_file_atomic(const char *path, const void *data, size_t len, ct_error *err);
 
 #endif

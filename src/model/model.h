@@ -1,14 +1,15 @@
-/* ct_model: the mapped model file plus the prepared network built from it. */
+/* ct_model: the prepared network built from a model file. The file is mapped
+ * and validated at load, every layer prepared into the model's own memory,
+ * and the mapping released. */
 #ifndef CT_MODEL_MODEL_H
 #define CT_MODEL_MODEL_H
 
 #include "ctinfer.h"
 #include "net/network.h"
+#include "util/arena.h"
 
 struct ct_model {
-    struct ct_modelfile *file;   /* mapped, validated file; owns the tensor bytes */
-    float **owned;               /* weights prepared at load (folded, widened) */
-    int num_owned, cap_owned;
+    ct_arena memory;             /* the prepared weights (folded, widened, packed) */
     ct_network net;
     ct_model_info info;
 };

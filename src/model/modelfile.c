@@ -17,10 +17,15 @@
 #include "util/error.h"
 
 #define HEADER_CRC_BYTES 76u   /* the header CRC covers bytes [0, 76) */
+/* The largest model file read. Full-size models are 16-100 MB (ResNet50 about
+ * 130 MB); the limit keeps a sparse or mistaken multi-gigabyte file from being
+ * read whole. */
+#define CT_MODEL_MAX_BYTES (4ull << 30)
 
 struct ct_modelfile {
     const uint8_t *map;
     size_t size;
+    int mapped;                        /* map is ours to munmap (opened by path) */
     ctm_header header;
     ctm_config config;                 /* the fields this version knows */
     const ctm_tensor_entry *entries;   /* [count], inside the mapping */
@@ -156,6 +161,14 @@ static ct_status check_architecture(const ct_modelfile *mf, ct_error *err) {
 
 /* ---- config ------------------------------------------------------------- */
 
+/* The ranges ct_session_new accepts (src/net/pipeline.c), so that a file this
+ * reader accepts always runs with its own defaults. */
+#define MAX_RESIZE     8192u
+#define MAX_TOP_N      1000000u
+#define MAX_DETECTIONS 100000u
+
+static int in_range(uint32_t v, uint32_t max) { return v >= 1 && v <= max; }
+
 static int finite_positive(const float *v, uint32_t n) {
     for (uint32_t i = 0; i < n; i++)
         if (!isfinite(v[i]) || !(v[i] > 0)) return 0;
@@ -180,11 +193,13 @@ ct_status ct_modelfile_check_config(const ctm_config *c, ct_error *err) {
     else if (!isfinite(c->image_mean[0]) || !isfinite(c->image_mean[1]) || !isfinite(c->image_mean[2]))
         bad = "image_mean";
     else if (!finite_positive(c->image_std, 3)) bad = "image_std";
-    else if (c->min_size == 0 || c->max_size < c->min_size || c->max_size > 65536) bad = "min_size/max_size";
+    else if (c->min_size == 0 || c->max_size < c->min_size || c->max_size > MAX_RESIZE) bad = "min_size/max_size";
     else if (c->size_divisible == 0 || c->size_divisible > 1024) bad = "size_divisible";
-    else if (c->rpn_pre_nms_top_n == 0 || c->rpn_post_nms_top_n == 0) bad = "rpn top-n";
-    else if (c->detections_per_img == 0 || c->detections_per_img > 100000) bad = "detections_per_img";
-    else if (!isfinite(c->rpn_nms_thresh) || !isfinite(c->box_nms_thresh)) bad = "NMS threshold";
+    else if (!in_range(c->rpn_pre_nms_top_n, MAX_TOP_N) || !in_range(c->rpn_post_nms_top_n, MAX_TOP_N))
+        bad = "rpn top-n";
+    else if (!in_range(c->detections_per_img, MAX_DETECTIONS)) bad = "detections_per_img";
+    else if (!(c->rpn_nms_thresh >= 0 && c->rpn_nms_thresh <= 1) || !(c->box_nms_thresh >= 0 && c->box_nms_thresh <= 1))
+        bad = "NMS threshold";
     else if (!isfinite(c->box_score_thresh)) bad = "box_score_thresh";
     else if (!isfinite(c->mask_thresh)) bad = "mask_thresh";
     else if (c->num_image_classes != (cls ? CTM_IMAGE_CLASSES : 0)) bad = "num_image_classes";
@@ -209,8 +224,9 @@ static ct_status map_file(ct_modelfile *mf, const char *path, ct_error *err) {
     else if ((uint64_t)sb.st_size < CTM_HEADER_SIZE)
         st = ct_fail(err, CT_E_FORMAT, "file too small to be a ctinfer model (%lld bytes)",
                      (long long)sb.st_size);
-    else if ((uint64_t)sb.st_size > SIZE_MAX)
-        st = ct_fail(err, CT_E_LIMIT, "the file is too large to map");
+    else if ((uint64_t)sb.st_size > CT_MODEL_MAX_BYTES || (uint64_t)sb.st_size > SIZE_MAX)
+        st = ct_fail(err, CT_E_LIMIT, "the file has %lld bytes, over the limit of %llu for a model",
+                     (long long)sb.st_size, (unsigned long long)CT_MODEL_MAX_BYTES);
     if (st == CT_OK) {
         mf->size = (size_t)sb.st_size;
         /* The whole file is read at once (checksum, then weights): populate
@@ -229,16 +245,23 @@ static ct_status map_file(ct_modelfile *mf, const char *path, ct_error *err) {
     return st;
 }
 
+/* Every check, in order; the first failure names the problem. */
+static ct_status validate(ct_modelfile *mf, ct_error *err) {
+    ct_status st = check_header(mf, err);
+    if (st == CT_OK) st = check_layout(mf, err);
+    if (st == CT_OK) st = ct_modelfile_check_config(&mf->config, err);
+    if (st == CT_OK) st = check_table(mf, err);
+    if (st == CT_OK) st = check_architecture(mf, err);
+    return st;
+}
+
 ct_status ct_modelfile_open(const char *path, ct_modelfile **out, ct_error *err) {
     *out = NULL;
     ct_modelfile *mf = calloc(1, sizeof *mf);
     if (!mf) return ct_fail(err, CT_E_NOMEM, "%s: out of memory", path);
     ct_status st = map_file(mf, path, err);
-    if (st == CT_OK) st = check_header(mf, err);
-    if (st == CT_OK) st = check_layout(mf, err);
-    if (st == CT_OK) st = ct_modelfile_check_config(&mf->config, err);
-    if (st == CT_OK) st = check_table(mf, err);
-    if (st == CT_OK) st = check_architecture(mf, err);
+    mf->mapped = mf->map != NULL;
+    if (st == CT_OK) st = validate(mf, err);
     if (st != CT_OK) {
         ct_error_prefix(err, path);
         ct_modelfile_close(mf);
@@ -248,9 +271,26 @@ ct_status ct_modelfile_open(const char *path, ct_modelfile **out, ct_error *err)
     return CT_OK;
 }
 
+ct_status ct_modelfile_open_memory(const void *data, size_t size, ct_modelfile **out, ct_error *err) {
+    *out = NULL;
+    if (!data || (uintptr_t)data % CTM_ALIGN)
+        return ct_fail(err, CT_E_ARG, "model file buffer is not %u-byte aligned", CTM_ALIGN);
+    ct_modelfile *mf = calloc(1, sizeof *mf);
+    if (!mf) return ct_fail(err, CT_E_NOMEM, "out of memory");
+    mf->map = data;
+    mf->size = size;
+    ct_status st = validate(mf, err);
+    if (st != CT_OK) {
+        ct_modelfile_close(mf);
+        return st;
+    }
+    *out = mf;
+    return CT_OK;
+}
+
 void ct_modelfile_close(ct_modelfile *mf) {
     if (!mf) return;
-    if (mf->map) munmap((void *)mf->map, mf->size);
+    if (mf->mapped) munmap((void *)mf->map, mf->size);
     free(mf->by_name);
     free(mf);
 }

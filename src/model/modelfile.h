@@ -16,6 +16,9 @@ typedef struct ct_modelfile ct_modelfile;
 /* Maps and validates path. On failure *out is NULL and err names the problem
  * (the message starts with the path). */
 ct_status ct_modelfile_open(const char *path, ct_modelfile **out, ct_error *err);
+/* The same checks on a file already in memory: data[0, size), CTM_ALIGN-byte
+ * aligned, must outlive the handle (tensors point into it). */
+ct_status ct_modelfile_open_memory(const void *data, size_t size, ct_modelfile **out, ct_error *err);
 void ct_modelfile_close(ct_modelfile *mf);
 
 const ctm_config *ct_modelfile_config(const ct_modelfile *mf);

@@ -68,9 +68,10 @@ ct_status ct_classify(ct_session *s, const ct_detections *dets, ct_result *res, 
     res->num_survivors = K;
     ct_trace(s, "ranked_rows", rows, 2, D, 5);
 
-    ct_linear_run(s, &net->s_fc1, rows, 1, 1, h1);
-    ct_linear_run(s, &net->s_fc2, h1, 1, 1, h2);
-    ct_linear_run(s, &net->s_fc3, h2, 1, 0, res->logits);
+    /* One column vector each: x [5D] -> h1 [512] -> h2 [512] -> logits [3]. */
+    ct_linear_run(s, &net->s_fc1, rows, 1, 1, 1, 1, h1, 1);
+    ct_linear_run(s, &net->s_fc2, h1, 1, 1, 1, 1, h2, 1);
+    ct_linear_run(s, &net->s_fc3, h2, 1, 1, 1, 0, res->logits, 1);
     ct_trace(s, "logits", res->logits, 1, 3);
 
     float m = fmaxf(res->logits[0], fmaxf(res->logits[1], res->logits[2])), sum = 0.0f;

@@ -1,6 +1,7 @@
 /* The prepared network: every layer's weights in the form the kernels use
- * (BatchNorm folded into the preceding convolution, float16 widened), built
- * once at load from the model file and never changed afterwards. */
+ * (BatchNorm folded into the preceding convolution, float16 widened, packed
+ * into GEMM panels, layers that read the same input merged), built once at
+ * load from the model file and never changed afterwards. */
 #ifndef CT_NET_NETWORK_H
 #define CT_NET_NETWORK_H
 
@@ -9,14 +10,17 @@
 /* A convolution with its (folded) bias. */
 typedef struct {
     int cin, cout, kh, kw, stride, pad;
-    const float *weight;   /* [cout,cin,kh,kw] */
+    int winograd;          /* 3x3 stride 1: run by ct_winograd_conv, packed for it */
+    const float *packed;   /* weight [cout,cin,kh,kw] as ct_conv_pack_weight (or
+                              ct_winograd_pack_weight) packs it */
     const float *bias;     /* [cout], or NULL */
 } ct_conv_layer;
 
-/* A fully connected layer y = x W^T + b. */
+/* A fully connected layer y = x W^T + b, run transposed: y^T = W x^T, so the
+ * weights are the GEMM's packed A and the activations its B. */
 typedef struct {
     int in, out;
-    const float *weight;   /* [out,in] */
+    const float *packed;   /* W [out,in] as ct_gemm_pack_a packs it */
     const float *bias;     /* [out] */
 } ct_linear_layer;
 
@@ -49,19 +53,21 @@ typedef struct {
     ct_conv_layer fpn_layer[CT_MAX_LEVELS];     /* 3x3 outputs */
 
     /* RPN head, shared by the levels. */
-    int num_anchors;                            /* per location: sizes x ratios */
-    ct_conv_layer rpn_conv, rpn_cls, rpn_bbox;
+    int num_anchors;                            /* A per location: sizes x ratios */
+    ct_conv_layer rpn_conv;
+    ct_conv_layer rpn_out;                      /* 1x1: cls_logits (A rows), then bbox_pred (4A) */
 
     /* Box branch. */
-    ct_linear_layer fc6, fc7, cls_score, bbox_pred;
+    ct_linear_layer fc6, fc7;
+    ct_linear_layer predictor;                  /* cls_score (n_c rows), then bbox_pred (4 n_c) */
 
     /* Mask branch (segmentation only). */
     int num_mask_convs;
     ct_conv_layer mask_conv[CT_MAX_MASK_CONVS];
     int deconv_cin, deconv_cout;
-    const float *deconv_weight;                 /* [cin,cout,2,2] */
-    const float *deconv_bias;                   /* [cout] */
-    ct_conv_layer mask_logits;                  /* 1x1 -> n_c */
+    const float *deconv_packed;                 /* conv5_mask as ct_deconv_pack packs it */
+    const float *mask_logits_weight;            /* [n_c, deconv_cout]: the 1x1 mask_fcn_logits */
+    const float *mask_logits_bias;              /* [n_c] */
 
     /* Classifier S module (classification only). */
     ct_linear_layer s_fc1, s_fc2, s_fc3;

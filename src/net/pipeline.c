@@ -69,12 +69,20 @@ ct_status ct_session_new(const ct_model *model, const ct_options *opt, ct_sessio
         return st;
     }
     ct_arena_init(&s->arena);
+    int threads = s->opt.threads ? s->opt.threads : ct_default_threads();
+    if ((threads > 1 && !(s->pool = ct_pool_new(threads))) || !(s->gemm = ct_gemm_ctx_new(s->pool, NULL)) ||
+        !ct_gemm_ctx_reserve(s->gemm, ct_network_workspace_floats(&model->net))) {
+        ct_session_free(s);
+        return ct_fail(err, CT_E_NOMEM, "cannot start %d threads with their workspaces", threads);
+    }
     *out = s;
     return CT_OK;
 }
 
 void ct_session_free(ct_session *s) {
     if (!s) return;
+    ct_gemm_ctx_free(s->gemm);
+    ct_pool_free(s->pool);
     ct_arena_free(&s->arena);
     free(s);
 }
@@ -133,9 +141,9 @@ static void box_to_original(const ct_input *in, const float *b, float *out) {
     out[3] = b[3] * rh;
 }
 
-static ct_status mask_branch_and_paste(ct_session *s, const ct_input *in, const ct_fmap *levels,
-                                          const ct_detections *dets, ct_result *res, double *t,
-                                          double *flops, ct_error *err) {
+static ct_status mask_branch_and_paste(ct_session *s, const ct_input *in, const ct_fmap *hwc,
+                                       const ct_detections *dets, ct_result *res, double *t, double *flops,
+                                       ct_error *err) {
     int D = dets->count, H = in->orig_h, W = in->orig_w;
     res->detections = calloc((size_t)D + 1, sizeof *res->detections);
     res->masks = calloc((size_t)D * H * W + 1, sizeof(float));
@@ -143,7 +151,7 @@ static ct_status mask_branch_and_paste(ct_session *s, const ct_input *in, const 
     float *boxes = ct_arena_floats(&s->arena, (size_t)D * 4 + 1);  /* [D,4] original frame */
     if (!res->detections || !res->masks || !logits || !boxes)
         return ct_fail(err, CT_E_NOMEM, "out of memory for %d detections", D);
-    ct_status st = ct_mask_branch(s, in, levels, dets, logits, err);
+    ct_status st = ct_mask_branch(s, in, hwc, dets, logits, err);
     if (st != CT_OK) return st;
     stage_done(s, res, CT_STAGE_MASK_HEAD, t, flops);
     for (int i = 0; i < D; i++) {
@@ -153,7 +161,7 @@ static ct_status mask_branch_and_paste(ct_session *s, const ct_input *in, const 
         res->detections[i].label = dets->labels[i];
     }
     ct_trace(s, "final_boxes", boxes, 2, D, 4);
-    if ((st = ct_paste_masks(s, logits, boxes, D, H, W, res->masks, err)) != CT_OK) return st;
+    ct_paste_masks(s, logits, boxes, D, H, W, res->masks);
     ct_trace(s, "pasted_masks", res->masks, 3, D, H, W);
     res->num_detections = D;
     res->mask_height = H;
@@ -193,7 +201,10 @@ static ct_status run(ct_session *s, const ct_image *img, ct_result *res, ct_erro
     stage_done(s, res, CT_STAGE_RPN, &t, &flops);
 
     ct_detections dets;
-    if ((st = ct_box_branch(s, &in, levels, &props, &dets, err)) != CT_OK) return st;
+    ct_fmap hwc[CT_MAX_LEVELS];   /* the levels channels-last, for RoIAlign */
+    if ((st = ct_roi_features(s, levels, hwc, err)) != CT_OK ||
+        (st = ct_box_branch(s, &in, hwc, &props, &dets, err)) != CT_OK)
+        return st;
     stage_done(s, res, CT_STAGE_BOX_HEAD, &t, &flops);
 
     if (cfg->task == CTM_TASK_CLASSIFICATION) {
@@ -202,7 +213,7 @@ static ct_status run(ct_session *s, const ct_image *img, ct_result *res, ct_erro
         stage_done(s, res, CT_STAGE_CLASSIFIER, &t, &flops);
         return CT_OK;
     }
-    if ((st = mask_branch_and_paste(s, &in, levels, &dets, res, &t, &flops, err)) != CT_OK) return st;
+    if ((st = mask_branch_and_paste(s, &in, hwc, &dets, res, &t, &flops, err)) != CT_OK) return st;
     return CT_OK;
 }
 

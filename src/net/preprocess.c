@@ -1,5 +1,6 @@
 /* Image to backbone input, in PyTorch's order and float32 arithmetic:
- * ToTensor (x/255), normalize ((x-mean)/std), bilinear resize, zero pad. */
+ * ToTensor (x/255), normalize ((x-mean)/std), bilinear resize, zero pad.
+ * At scale 1 the resize is an exact copy and is skipped. */
 #include "net/preprocess.h"
 
 #include <math.h>
@@ -24,6 +25,14 @@ void ct_resized_size(int orig_h, int orig_w, int min_size, int max_size, int *h,
 
 static int round_up(int v, int m) { return m > 1 ? (v + m - 1) / m * m : v; }
 
+/* One row of channel c: (pixel/255 - mean)/std, in float32 as PyTorch. */
+static void normalize_row(const uint8_t *pixels, int channels, int c, int n, float mean, float std, float *dst) {
+    for (int x = 0; x < n; x++) {
+        float v = (float)pixels[(size_t)x * channels + c] / 255.0f;
+        dst[x] = (v - mean) / std;
+    }
+}
+
 ct_status ct_preprocess(const ct_image *img, const float mean[3], const float std[3],
                         int min_size, int max_size, int size_divisible, ct_arena *arena,
                         ct_input *out, ct_error *err) {
@@ -35,30 +44,34 @@ ct_status ct_preprocess(const ct_image *img, const float mean[3], const float st
         return ct_fail(err, CT_E_LIMIT, "a %dx%d image resizes to nothing", W, H);
     out->padded_h = round_up(out->h, size_divisible);
     out->padded_w = round_up(out->w, size_divisible);
+    size_t ph = (size_t)out->padded_h, pw = (size_t)out->padded_w;
 
-    float *padded = ct_arena_floats(arena, (size_t)3 * out->padded_h * out->padded_w);
+    float *padded = ct_arena_floats(arena, 3 * ph * pw);   /* [3,ph,pw] */
+    if (!padded) return ct_fail(err, CT_E_NOMEM, "out of memory for a %dx%d image", W, H);
+    memset(padded, 0, 3 * ph * pw * sizeof(float));
+    out->tensor = padded;
+    if (out->h == H && out->w == W) {
+        /* Scale 1: the original's resize is an exact copy, so normalize in place. */
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < H; y++)
+                normalize_row(img->pixels + (size_t)y * W * C, C, C == 1 ? 0 : c, W, mean[c], std[c],
+                              padded + ((size_t)c * ph + y) * pw);
+        return CT_OK;
+    }
     ct_arena_mark mark = ct_arena_get_mark(arena);
     float *norm = ct_arena_floats(arena, (size_t)3 * H * W);               /* [3,H,W] */
     float *resized = ct_arena_floats(arena, (size_t)3 * out->h * out->w);  /* [3,h,w] */
-    if (!padded || !norm || !resized)
+    if (!norm || !resized)
         return ct_fail(err, CT_E_NOMEM, "out of memory for a %dx%d image", W, H);
-    for (int c = 0; c < 3; c++) {
-        int src_c = C == 1 ? 0 : c;
-        float *plane = norm + (size_t)c * H * W;
-        for (size_t i = 0; i < (size_t)H * W; i++) {
-            float x = (float)img->pixels[i * C + src_c] / 255.0f;
-            plane[i] = (x - mean[c]) / std[c];
-        }
-    }
-    /* The resize always runs (an exact copy at scale 1), as in the original. */
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < H; y++)
+            normalize_row(img->pixels + (size_t)y * W * C, C, C == 1 ? 0 : c, W, mean[c], std[c],
+                          norm + ((size_t)c * H + y) * W);
     ct_resize_bilinear(norm, 3, H, W, resized, out->h, out->w, 0.0, 0.0);
-
-    memset(padded, 0, (size_t)3 * out->padded_h * out->padded_w * sizeof(float));
     for (int c = 0; c < 3; c++)
         for (int y = 0; y < out->h; y++)
-            memcpy(padded + ((size_t)c * out->padded_h + y) * out->padded_w,
-                   resized + ((size_t)c * out->h + y) * out->w, (size_t)out->w * sizeof(float));
+            memcpy(padded + ((size_t)c * ph + y) * pw, resized + ((size_t)c * out->h + y) * out->w,
+                   (size_t)out->w * sizeof(float));
     ct_arena_release(arena, mark);
-    out->tensor = padded;
     return CT_OK;
 }

@@ -11,6 +11,8 @@
 
 #define BOX_BBOX_CLIP 4.135166556742356f   /* log(1000/16) */
 #define ROI_SAMPLING_RATIO 2
+/* RoIs pooled per fc6 GEMM: 240 x 12544 floats (12 MB) at the authors' widths. */
+#define BOX_ROI_CHUNK 240
 
 static const float BOX_WEIGHTS[4] = {10.0f, 10.0f, 5.0f, 5.0f};
 
@@ -21,52 +23,88 @@ static float infer_scale(int feat, int image) {
     return (float)pow(2.0, (double)rintf(log2f(approx)));
 }
 
-void ct_roi_pool(const ct_session *s, const ct_input *in, const ct_fmap levels[CT_MAX_LEVELS],
+ct_status ct_roi_features(ct_session *s, const ct_fmap levels[CT_MAX_LEVELS], ct_fmap hwc[CT_MAX_LEVELS],
+                          ct_error *err) {
+    for (int l = 0; l < s->model->net.num_levels; l++) {
+        const ct_fmap *f = &levels[l];
+        hwc[l] = *f;
+        if (!(hwc[l].data = ct_arena_floats(&s->arena, (size_t)f->c * f->h * f->w)))
+            return ct_fail(err, CT_E_NOMEM, "out of memory for the RoI features");
+        ct_roi_align_hwc(f->data, f->c, f->h, f->w, hwc[l].data);
+    }
+    return CT_OK;
+}
+
+/* Several levels: each RoI is a task that pools from its own level. */
+typedef struct {
+    const ct_fmap *hwc;
+    const float *scale;         /* [levels] */
+    float k_min, k_max;
+    const float *boxes;
+    int size;
+    float *out;
+} level_pool_job;
+
+/* LevelMapper (canonical size 224 at level 4; eps inside the log2 as in
+ * the torchvision 0.3/0.4 the authors used). */
+static void level_pool_roi(void *arg, int i, int thread) {
+    (void)thread;
+    const level_pool_job *j = arg;
+    const float *b = j->boxes + 4 * i;
+    float area = (b[2] - b[0]) * (b[3] - b[1]);
+    float lvl = floorf(4.0f + log2f(sqrtf(area) / 224.0f + 1e-6f));
+    lvl = fminf(fmaxf(lvl, j->k_min), j->k_max);
+    int l = (int)lvl - (int)j->k_min;
+    const ct_fmap *f = &j->hwc[l];
+    ct_roi_align(NULL, f->data, f->c, f->h, f->w, b, 1, j->scale[l], j->size, j->size, ROI_SAMPLING_RATIO,
+                 j->out + (size_t)i * f->c * j->size * j->size);
+}
+
+void ct_roi_pool(const ct_session *s, const ct_input *in, const ct_fmap hwc[CT_MAX_LEVELS],
                  const float *boxes, int n, int size, float *out) {
     int num_levels = s->model->net.num_levels;
     if (num_levels == 1) {
-        const ct_fmap *f = &levels[0];
-        ct_roi_align(f->data, f->c, f->h, f->w, boxes, n, infer_scale(f->h, in->h), size, size,
+        const ct_fmap *f = &hwc[0];
+        ct_roi_align(s->pool, f->data, f->c, f->h, f->w, boxes, n, infer_scale(f->h, in->h), size, size,
                      ROI_SAMPLING_RATIO, out);
         return;
     }
-    /* LevelMapper (canonical size 224 at level 4; eps inside the log2 as in
-     * the torchvision 0.3/0.4 the authors used). */
     float scale[CT_MAX_LEVELS];
-    for (int l = 0; l < num_levels; l++) scale[l] = infer_scale(levels[l].h, in->h);
-    float k_min = -log2f(scale[0]), k_max = -log2f(scale[num_levels - 1]);
-    size_t per_roi = (size_t)levels[0].c * size * size;
-    for (int i = 0; i < n; i++) {
-        const float *b = boxes + 4 * i;
-        float area = (b[2] - b[0]) * (b[3] - b[1]);
-        float lvl = floorf(4.0f + log2f(sqrtf(area) / 224.0f + 1e-6f));
-        lvl = fminf(fmaxf(lvl, k_min), k_max);
-        int l = (int)lvl - (int)k_min;
-        const ct_fmap *f = &levels[l];
-        ct_roi_align(f->data, f->c, f->h, f->w, b, 1, scale[l], size, size, ROI_SAMPLING_RATIO,
-                     out + (size_t)i * per_roi);
-    }
+    for (int l = 0; l < num_levels; l++) scale[l] = infer_scale(hwc[l].h, in->h);
+    level_pool_job j = {hwc, scale, -log2f(scale[0]), -log2f(scale[num_levels - 1]), boxes, size, out};
+    ct_pool_run(s->pool, n, level_pool_roi, &j);
 }
 
-/* fc6/fc7 over all RoIs, then the predictor: logits [P,n_c], deltas [P,4n_c]. */
-static ct_status box_head(ct_session *s, const ct_input *in, const ct_fmap levels[CT_MAX_LEVELS],
+/* fc6/fc7 over all RoIs (RoIAlign and fc6 a chunk of RoIs at a time, so the
+ * pooled features never exist for all of them at once), then the merged
+ * predictor: logits [P,n_c], deltas [P,4n_c]. The layers run transposed,
+ * features [R, P]. A trace hook sees the pooled features whole. */
+static ct_status box_head(ct_session *s, const ct_input *in, const ct_fmap hwc[CT_MAX_LEVELS],
                           const ct_proposals *props, float *logits, float *regression, ct_error *err) {
     const ct_network *net = &s->model->net;
-    int P = props->count, R = net->fc6.out;
+    int P = props->count, R = net->fc6.out, C = (int)net->cfg.num_classes, F = net->fc6.in;
+    int chunk = s->trace || P < BOX_ROI_CHUNK ? P : BOX_ROI_CHUNK;
     ct_arena_mark mark = ct_arena_get_mark(&s->arena);
-    float *pooled = ct_arena_floats(&s->arena, (size_t)P * net->fc6.in);  /* [P,F*7*7] */
-    float *h6 = ct_arena_floats(&s->arena, (size_t)P * R);                /* [P,R] */
-    float *h7 = ct_arena_floats(&s->arena, (size_t)P * R);                /* [P,R] */
-    if (!pooled || !h6 || !h7) return ct_fail(err, CT_E_NOMEM, "out of memory in the box head");
-    ct_roi_pool(s, in, levels, props->boxes, P, 7, pooled);
-    ct_trace(s, "box_roi_pool", pooled, 2, P, net->fc6.in);
-    ct_linear_run(s, &net->fc6, pooled, P, 1, h6);
-    ct_linear_run(s, &net->fc7, h6, P, 1, h7);
-    ct_linear_run(s, &net->cls_score, h7, P, 0, logits);
-    ct_linear_run(s, &net->bbox_pred, h7, P, 0, regression);
+    float *pooled = ct_arena_floats(&s->arena, (size_t)chunk * F + 1);             /* [chunk,F*7*7] */
+    float *h6 = ct_arena_floats(&s->arena, (size_t)R * P + 1);                     /* [R,P] */
+    float *h7 = ct_arena_floats(&s->arena, (size_t)R * P + 1);                     /* [R,P] */
+    float *pred = ct_arena_floats(&s->arena, (size_t)net->predictor.out * P + 1);  /* [5 n_c, P] */
+    if (!pooled || !h6 || !h7 || !pred) return ct_fail(err, CT_E_NOMEM, "out of memory in the box head");
+    for (int r0 = 0; r0 < P; r0 += chunk) {
+        int n = P - r0 < chunk ? P - r0 : chunk;
+        ct_roi_pool(s, in, hwc, props->boxes + 4 * (size_t)r0, n, 7, pooled);
+        if (s->trace) ct_trace(s, "box_roi_pool", pooled, 2, P, F);
+        ct_linear_run(s, &net->fc6, pooled, 1, F, n, 1, h6 + r0, P);
+    }
+    ct_linear_run(s, &net->fc7, h6, P, 1, P, 1, h7, P);
+    ct_linear_run(s, &net->predictor, h7, P, 1, P, 0, pred, P);
+    for (int p = 0; p < P; p++) {
+        for (int c = 0; c < C; c++) logits[(size_t)p * C + c] = pred[(size_t)c * P + p];
+        for (int k = 0; k < 4 * C; k++) regression[(size_t)p * 4 * C + k] = pred[(size_t)(C + k) * P + p];
+    }
     ct_arena_release(&s->arena, mark);
-    ct_trace(s, "box_class_logits", logits, 2, P, net->cls_score.out);
-    ct_trace(s, "box_regression", regression, 2, P, net->bbox_pred.out);
+    ct_trace(s, "box_class_logits", logits, 2, P, C);
+    ct_trace(s, "box_regression", regression, 2, P, 4 * C);
     return CT_OK;
 }
 
@@ -80,7 +118,7 @@ static void softmax_row(const float *x, int n, float *y) {
     for (int i = 0; i < n; i++) y[i] *= inv;
 }
 
-ct_status ct_box_branch(ct_session *s, const ct_input *in, const ct_fmap levels[CT_MAX_LEVELS],
+ct_status ct_box_branch(ct_session *s, const ct_input *in, const ct_fmap hwc[CT_MAX_LEVELS],
                         const ct_proposals *props, ct_detections *out, ct_error *err) {
     const ct_network *net = &s->model->net;
     ct_arena *arena = &s->arena;
@@ -104,7 +142,7 @@ ct_status ct_box_branch(ct_session *s, const ct_input *in, const ct_fmap levels[
     if (!out->boxes || !out->scores || !out->labels || !out->deltas || !logits || !regression ||
         !prob || !boxes || !scores || !labels || !source || !keep)
         return ct_fail(err, CT_E_NOMEM, "out of memory in the box branch");
-    ct_status st = box_head(s, in, levels, props, logits, regression, err);
+    ct_status st = box_head(s, in, hwc, props, logits, regression, err);
     if (st != CT_OK) return st;
 
     /* Candidates, proposal-major then class, background dropped; keep area > 0

@@ -17,14 +17,20 @@ typedef struct {
     float *deltas;     /* [count,4] raw bbox_pred outputs of the label (classifier rows) */
 } ct_detections;
 
+/* The FPN levels as RoIAlign reads them: hwc[l] has the shape of levels[l]
+ * and its data channels-last, [h,w,c] (arena memory). */
+ct_status ct_roi_features(ct_session *s, const ct_fmap levels[CT_MAX_LEVELS], ct_fmap hwc[CT_MAX_LEVELS],
+                          ct_error *err);
+
 /* boxes [n,4] -> out [n, F, size, size]: RoIAlign(aligned=False,
  * sampling_ratio=2) on the level each box maps to (one level: the scale
- * inferred from the unpadded size; four: torchvision's LevelMapper). */
-void ct_roi_pool(const ct_session *s, const ct_input *in, const ct_fmap levels[CT_MAX_LEVELS],
+ * inferred from the unpadded size; four: torchvision's LevelMapper), RoIs
+ * split over the session's threads. */
+void ct_roi_pool(const ct_session *s, const ct_input *in, const ct_fmap hwc[CT_MAX_LEVELS],
                  const float *boxes, int n, int size, float *out);
 
 /* Proposals -> detections, sorted by descending score, at most opt.detections. */
-ct_status ct_box_branch(ct_session *s, const ct_input *in, const ct_fmap levels[CT_MAX_LEVELS],
+ct_status ct_box_branch(ct_session *s, const ct_input *in, const ct_fmap hwc[CT_MAX_LEVELS],
                         const ct_proposals *props, ct_detections *out, ct_error *err);
 
 #endif

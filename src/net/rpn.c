@@ -30,17 +30,17 @@ static ct_status run_head(ct_session *s, const ct_input *in, const ct_fmap *feat
     const ct_network *net = &s->model->net;
     int A = net->num_anchors, HW = feat->h * feat->w, first = o->offset[level];
     ct_arena_mark mark = ct_arena_get_mark(&s->arena);
-    ct_fmap t, obj, reg;
+    ct_fmap t, out;   /* out: objectness [A,H,W], then deltas [A*4,H,W] */
     ct_status st;
     if ((st = ct_conv_layer_run(s, &net->rpn_conv, feat, NULL, 1, &t, err)) != CT_OK ||
-        (st = ct_conv_layer_run(s, &net->rpn_cls, &t, NULL, 0, &obj, err)) != CT_OK ||
-        (st = ct_conv_layer_run(s, &net->rpn_bbox, &t, NULL, 0, &reg, err)) != CT_OK)
+        (st = ct_conv_layer_run(s, &net->rpn_out, &t, NULL, 0, &out, err)) != CT_OK)
         return st;
+    const float *obj = out.data, *reg = out.data + (size_t)A * HW;
     for (int p = 0; p < HW; p++)
         for (int a = 0; a < A; a++) {
             size_t i = (size_t)first + (size_t)p * A + a;
-            o->objectness[i] = obj.data[(size_t)a * HW + p];
-            for (int k = 0; k < 4; k++) o->deltas[i * 4 + k] = reg.data[((size_t)a * 4 + k) * HW + p];
+            o->objectness[i] = obj[(size_t)a * HW + p];
+            for (int k = 0; k < 4; k++) o->deltas[i * 4 + k] = reg[((size_t)a * 4 + k) * HW + p];
         }
     /* stride = padded size / grid size (true division, as the repo). */
     ct_grid_anchors(base, A, feat->h, feat->w, (float)in->padded_h / (float)feat->h,

@@ -2,6 +2,7 @@
 #include "convert_support.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,13 @@ ct_status convert_memory(const uint8_t *data, size_t size, ct_error *err) {
     if (st == CT_OK) st = read_all(&ck, &cfg, err);
     ct_checkpoint_close(&ck);
     return st;
+}
+
+void convert_reseal_model(uint8_t *model, size_t size) {
+    uint32_t body = ct_crc32(0, model + CTM_HEADER_SIZE, size - CTM_HEADER_SIZE);
+    memcpy(model + offsetof(ctm_header, body_crc32), &body, sizeof body);
+    uint32_t head = ct_crc32(0, model, offsetof(ctm_header, header_crc32));
+    memcpy(model + offsetof(ctm_header, header_crc32), &head, sizeof head);
 }
 
 /* ---- builders ----------------------------------------------------------- */

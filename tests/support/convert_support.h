@@ -49,6 +49,10 @@ void convert_expect_free(convert_expect *e);
  * options, match the architecture and read every tensor. */
 ct_status convert_memory(const uint8_t *data, size_t size, ct_error *err);
 
+/* Recomputes a model file's body and header CRCs in place, so that a
+ * deliberate change reaches the checks behind them. */
+void convert_reseal_model(uint8_t *model, size_t size);
+
 /* ---- builders ----------------------------------------------------------- */
 
 typedef struct {

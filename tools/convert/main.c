@@ -10,6 +10,7 @@
 #include "checkpoint.h"
 #include "ctinfer.h"
 #include "infer.h"
+#include "model/finite.h"
 #include "model/modelfile.h"
 #include "model/summary.h"
 #include "writer.h"
@@ -30,7 +31,8 @@ static const char HELP[] =
     "\n"
     "  --info FILE              print what FILE holds (keys, architecture, parameter\n"
     "                           count, anchors); writes nothing\n"
-    "  --verify MODEL.bin       validate a model file (checksums, tensors, config)\n"
+    "  --verify MODEL.bin       validate a model file (checksums, tensors, config,\n"
+    "                           finite weights)\n"
     "  --task T                 segmentation | classification (default: inferred)\n"
     "  --score-thresh X         keep detections with score > X (0.05 / -0.01)\n"
     "  --nms-thresh X           box NMS IoU threshold (0.5 / 0.75)\n"
@@ -193,6 +195,11 @@ static int model_file_info(const char *path, int verify_only) {
     ct_modelfile *mf;
     if (ct_modelfile_open(path, &mf, &err) != CT_OK) return fail(&err);
     size_t n = ct_modelfile_count(mf);
+    if (verify_only && ct_modelfile_check_finite(mf, &err) != CT_OK) {
+        ct_modelfile_close(mf);
+        ct_error_prefix(&err, path);
+        return fail(&err);
+    }
     if (verify_only) {
         printf("%s: ok (%zu tensors, %zu parameters)\n", path, n, ct_modelfile_parameter_count(mf));
     } else {

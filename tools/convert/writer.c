@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "infer.h"
+#include "model/finite.h"
 #include "util/crc32.h"
 
 #define HEADER_CRC_BYTES 76u
@@ -88,6 +90,17 @@ static size_t largest(const ctm_tensor_entry *e, size_t n) {
     return m;
 }
 
+static ct_status write_failed(ct_error *err) {
+    return ct_fail(err, CT_E_IO, "write failed (%s)", strerror(errno));
+}
+
+/* A checkpoint with NaN or infinite weights is broken: refuse to carry it over. */
+static ct_status check_finite(const ctm_tensor_entry *e, const float *v /* [numel] */, ct_error *err) {
+    size_t n = (size_t)e->nbytes / sizeof *v, i = ct_first_nonfinite_f32(v, n);
+    if (i == n) return CT_OK;
+    return ct_fail(err, CT_E_FORMAT, "tensor %s holds NaN/Inf (element %zu)", e->name, i);
+}
+
 /* Config, table and data after a zero header placeholder. */
 static ct_status write_body(ct_checkpoint *ck, const ctm_config *cfg, const ctm_tensor_entry *e,
                             const size_t *source, size_t n, sink *s, ct_error *err) {
@@ -99,15 +112,16 @@ static ct_status write_body(ct_checkpoint *ck, const ctm_config *cfg, const ctm_
     ct_status st = CT_OK;
     if (!put(s, &zero, sizeof zero) || !put(s, cfg, sizeof *cfg) || !pad_to(s, table_offset()) ||
         !put(s, e, n * sizeof *e))
-        st = ct_fail(err, CT_E_IO, "write failed");
+        st = write_failed(err);
     for (size_t i = 0; i < n && st == CT_OK; i++) {
         st = ct_checkpoint_read(ck, source[i], buf, err);
+        if (st == CT_OK) st = check_finite(&e[i], buf, err);
         if (st == CT_OK && (!pad_to(s, e[i].offset) || !put(s, buf, (size_t)e[i].nbytes)))
-            st = ct_fail(err, CT_E_IO, "write failed");
+            st = write_failed(err);
     }
     if (st == CT_OK && !pad_to(s, n ? align_up(e[n - 1].offset + e[n - 1].nbytes, CTM_ALIGN)
                                     : data_offset(0)))
-        st = ct_fail(err, CT_E_IO, "write failed");
+        st = write_failed(err);
     free(buf);
     return st;
 }
@@ -139,8 +153,8 @@ static ct_status write_file(ct_checkpoint *ck, const ctm_config *cfg, const ctm_
     ctm_header h;
     fill_header(&h, n, s.pos, s.crc);
     if (st == CT_OK && (fflush(s.f) != 0 || pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h))
-        st = ct_fail(err, CT_E_IO, "write failed");
-    if (fclose(s.f) != 0 && st == CT_OK) st = ct_fail(err, CT_E_IO, "write failed");
+        st = write_failed(err);
+    if (fclose(s.f) != 0 && st == CT_OK) st = write_failed(err);
     return st;
 }
 
@@ -150,8 +164,12 @@ ct_status ct_writer_write(ct_checkpoint *ck, const ctm_config *cfg, const char *
     ct_status st = ct_writer_entries(ck, cfg, &e, &source, &n, err);
     if (st != CT_OK) return st;
     char tmp[4096];
+    struct stat sb;
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
         st = ct_fail(err, CT_E_ARG, "%s: path too long", path);
+    } else if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        /* The file is renamed into place, which would replace a device or a directory entry. */
+        st = ct_fail(err, CT_E_IO, "%s: exists and is not a regular file", path);
     } else {
         int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
         if (fd < 0)

@@ -18,13 +18,15 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ctref.checkpoint import save_authors_checkpoint  # noqa: E402
 from ctref.model import (Arch, ReferenceModel, Settings, classifier_settings,  # noqa: E402
-                         load_image)
+                         level_scales, load_image, pool_at_levels, roi_levels)
 from torchvision.ops import box_iou, nms  # noqa: E402
+from torchvision.ops.poolers import LevelMapper  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOLDEN = os.path.join(REPO, 'tests', 'fixtures', 'golden')
 CT_SLICE = os.path.join(GOLDEN, 'ct1_lung_w1500_l-600.png')   # copy of the shared CT slice
 MAX_SEED_TRIES = 400
+REDRAW_SEED_BASE = 1000000     # redraw_class_scores' generators: base + 1000 x seed + redraw
 
 # Margins the fixtures must keep so that float32 noise in another implementation (about 1e-6
 # relative) cannot change a discrete decision (interfaces.md, "Numbers and ties").
@@ -64,6 +66,17 @@ class Variant:
     store_anchors: bool = True     # anchors.npy
     store_deltas: bool = True      # rpn_deltas.npy
     pasted_limit: int = 3          # store the pasted masks of the first this many detections
+    store_objectness: bool = True  # rpn_objectness.npy
+    store_levels: tuple = None     # resnet50: backbone_<i>/fpn_<i>.npy for these i (None: all)
+    strided_s: bool = False        # S's two big weights as strided views of small storages
+    level_boxes: bool = False      # the levelmap_*.npy LevelMapper boundary arrays
+    score_redraws: int = 0         # classifier: cls_score redraws tried per seed whose
+                                   # features pass (redraw_class_scores)
+    score_half_rank: int = None    # classifier: the candidate rank placed at score 0.5 (None:
+                                   # an eighth of the candidates)
+    bn_var_floor: float = 0.5      # BN running_var >= this x the channel's mean square; the new
+                                   # resnet50 cases use 8: their 16 blocks otherwise compound
+                                   # float32 error past FEATURE_NOISE for most seeds
 
 
 def tiny(task='segmentation', depth=18, truncation='1', num_classes=2, stem=8, fpn=16, rep=16,
@@ -75,11 +88,31 @@ def tiny(task='segmentation', depth=18, truncation='1', num_classes=2, stem=8, f
                 s_features=s if task == 'classification' else 0)
 
 
+def r50(task='segmentation', num_classes=2):
+    """A reduced-width ResNet50 (stem 2, FPN 8, representation 16, mask head 8 x 4 convs); the
+    classifier has the authors' full-model D = 256 and S width 1024 (spec §12)."""
+    classifier = task == 'classification'
+    return Arch(task=task, depth=50, num_classes=num_classes, stem_width=2, fpn_channels=8,
+                representation_size=16, mask_head_channels=0 if classifier else 8,
+                roi_batch_size=256 if classifier else 128, s_features=1024 if classifier else 0)
+
+
 SMALL = dict(min_size=64, max_size=128)
+WHOLE_SLICE = Crop((0, 0, 512, 512), (512, 512))   # the CT slice itself, at the real settings
+R50_CLS = r50('classification')
+R50_CLS_NC3 = r50('classification', num_classes=3)   # classification_model_two_classes.pth
 LEGACY_CUDA = dict(legacy=True, cuda_tagged=True)
 LEGACY_CPU = dict(legacy=True, cuda_tagged=False)
 ZIP = dict(legacy=False, cuda_tagged=False)
 ZIP_CUDA = dict(legacy=False, cuda_tagged=True)
+# The resnet50 cases after seg_r50: a small anchor cache for the four levels; the stages
+# before the RPN's output left out (seg_r50 has them); a higher BN variance floor.
+R50_CASE = dict(checkpoint=dict(LEGACY_CUDA, cache_image_size=32), store_input='none',
+                store_anchors=False, store_deltas=False, bn_var_floor=8.0)
+# Their classifiers: S's big weights strided; score 0.5 at rank 128 of the 256 rows; ROW_GAP
+# between 256 rows holds for about one cls_score draw in ten, so each seed gets 40 draws.
+R50_CLS_CASE = dict(R50_CASE, store_objectness=False, strided_s=True, score_half_rank=128,
+                    score_redraws=40)
 
 VARIANTS = [
     Variant('seg_r18_t0', tiny(truncation='0', stem=4), Settings(**SMALL),
@@ -109,6 +142,11 @@ VARIANTS = [
             Settings(rpn_post_nms_top_n=300, **SMALL), Crop((180, 100, 256, 384), (64, 96)), 1493,
             checkpoint=dict(LEGACY_CUDA, cache_image_size=32), store_input='none',
             store_anchors=False, store_deltas=False),
+    Variant('seg_r50_nc3', r50(num_classes=3), Settings(rpn_post_nms_top_n=300, **SMALL),
+            Crop((80, 110, 256, 384), (64, 96)), 1502, fg_candidates=14, level_boxes=True,
+            store_objectness=False, pasted_limit=2, **R50_CASE),
+    Variant('seg_r50_512', r50(), Settings(), WHOLE_SLICE, 1656, store_objectness=False,
+            store_levels=(3,), pasted_limit=0, **R50_CASE),
     Variant('cls_r18_t1', tiny('classification', 18, '1'), classifier_settings(tiny(), **SMALL),
             Crop((96, 150, 256, 320), (64, 80)), 1011, checkpoint=LEGACY_CUDA, store_input='none'),
     Variant('cls_r34_t2', tiny('classification', 34, '2', stem=4, s=24),
@@ -118,13 +156,27 @@ VARIANTS = [
             classifier_settings(tiny(), rpn_post_nms_top_n=100, replication_seed=1234, **SMALL),
             Crop((120, 180, 320, 256), (80, 64)), 1201,
             checkpoint=dict(LEGACY_CUDA, with_optimizer=True), store_input='none'),
+    Variant('cls_r50', R50_CLS, classifier_settings(R50_CLS, **SMALL),
+            Crop((240, 90, 256, 384), (64, 96)), 1703, store_levels=(3,), **R50_CLS_CASE),
+    Variant('cls_r50_nc3_replicate', R50_CLS_NC3,
+            classifier_settings(R50_CLS_NC3, rpn_post_nms_top_n=100, replication_seed=4321,
+                                **SMALL),
+            Crop((130, 120, 256, 384), (64, 96)), 1800, store_levels=(), **R50_CLS_CASE),
+    Variant('cls_r50_512', R50_CLS, classifier_settings(R50_CLS), WHOLE_SLICE, 1997,
+            store_levels=(3,), **R50_CLS_CASE),
 ]
 
 
 # ---------------------------------------------------------------- input images
 
 def make_image(crop, path):
-    """Cuts crop.box out of the CT slice, downsamples it (box filter) and writes an 8-bit PNG."""
+    """Cuts crop.box out of the CT slice, downsamples it (box filter) and writes an 8-bit PNG;
+    the whole slice at its own size becomes a relative symlink to it (saves 100 kB a case)."""
+    if os.path.lexists(path):
+        os.remove(path)
+    if crop == WHOLE_SLICE:
+        os.symlink(os.path.relpath(CT_SLICE, os.path.dirname(path)), path)
+        return
     x, y, w, h = crop.box
     gray = Image.open(CT_SLICE).convert('L').crop((x, y, x + w, y + h))
     gray = gray.resize(crop.size, Image.BOX)
@@ -179,15 +231,16 @@ def init_weights(model, gen):
             module.num_batches_tracked.fill_(int(torch.randint(1, 100000, (1,), generator=gen)))
 
 
-def _bn_hook(gen):
+def _bn_hook(gen, var_floor):
     """Sets running statistics from the layer's input, perturbed (mean +- std/2, var x 2^+-1).
-    The variance is floored at half the channel's mean square: on the tiny deep maps a channel
-    can be nearly constant, and normalizing it would amplify rounding errors by |x|/std."""
+    The variance is floored at var_floor times the channel's mean square: on the tiny deep maps
+    a channel can be nearly constant, and normalizing it would amplify rounding errors by
+    |x|/std."""
     def hook(module, inputs):
         x = inputs[0]
         mean = x.mean((0, 2, 3))
         var = x.var((0, 2, 3), unbiased=False)
-        var = torch.maximum(var, 0.5 * (x * x).mean((0, 2, 3)) + 1e-12)
+        var = torch.maximum(var, var_floor * (x * x).mean((0, 2, 3)) + 1e-12)
         module.running_mean.copy_(mean + var.sqrt() * _uniform(gen, mean.shape, -0.5, 0.5))
         module.running_var.copy_(var * 2 ** _uniform(gen, var.shape, -1.0, 1.0))
     return hook
@@ -211,13 +264,13 @@ def _scale_hook(target_std, centre):
     return hook
 
 
-def calibrate(model, image, settings, gen):
+def calibrate(model, image, settings, gen, bn_var_floor):
     """One forward pass on the fixture's own image that sets every BN's statistics and scales
     every other layer to its target output std, in execution order."""
     hooks = []
     for name, module in model.named_modules():
         if isinstance(module, nn.BatchNorm2d):
-            hooks.append(module.register_forward_pre_hook(_bn_hook(gen)))
+            hooks.append(module.register_forward_pre_hook(_bn_hook(gen, bn_var_floor)))
         elif isinstance(module, (nn.Conv2d, nn.Linear, nn.ConvTranspose2d)) and \
                 not name.startswith('backbone.body'):
             target_std, _, centre = _layer_targets(name)
@@ -230,23 +283,83 @@ def calibrate(model, image, settings, gen):
         module.__dict__.pop('calibrated', None)
 
 
-def set_background_bias(model, image, settings, fg_candidates):
+def set_background_bias(model, image, settings, fg_candidates, half_rank=None):
     """Chooses cls_score's background bias so that `fg_candidates` candidates score above the
-    threshold (segmentation), or so that the classifier's scores spread over (0, 1)."""
+    threshold (segmentation), or so that the classifier's scores spread over (0, 1): the
+    candidate of rank `half_rank` (default: an eighth of them) at 0.5."""
     bias = model.roi_heads.box_predictor.cls_score.bias
     bias.zero_()
     out = model.run(image, dataclasses.replace(settings, box_score_thresh=-1.0,
                                                replication_seed=0))
-    logits = out['box_class_logits']
+    bias[0] = _background_bias(out['box_class_logits'], settings, fg_candidates, half_rank)
+
+
+def _background_bias(logits, settings, fg_candidates, half_rank):
+    """set_background_bias's value, from the box logits [P, n_c] of a zero background bias."""
     margin = (torch.logsumexp(logits[:, 1:], 1) - logits[:, 0]).sort(descending=True)[0]
     if settings.box_score_thresh < 0:
-        bias[0] = float(margin[len(margin) // 8])
-        return
+        rank = len(margin) // 8 if half_rank is None else min(half_rank, len(margin) - 1)
+        return float(margin[rank])
     # score of a candidate ~ sigmoid(margin - b); place the threshold after fg_candidates.
     threshold_logit = float(np.log(settings.box_score_thresh / (1 - settings.box_score_thresh)))
     k = min(fg_candidates, len(margin) - 1)
     edge = float(margin[k]) if fg_candidates == 0 else float(margin[k - 1] + margin[k]) / 2
-    bias[0] = edge - threshold_logit + (1.0 if fg_candidates == 0 else 0.0)
+    return edge - threshold_logit + (1.0 if fg_candidates == 0 else 0.0)
+
+
+def redraw_class_scores(model, variant, out, seed, redraw):
+    """Gives cls_score a fresh He-normal weight (its own generator, from seed and redraw),
+    scaled to its target output std on this image's RoI features as calibrate() would, sets
+    the background bias again, and reruns the box branch and classifier on the same proposals.
+    The backbone, the RPN and every other weight stay as they are."""
+    gen = torch.Generator().manual_seed(REDRAW_SEED_BASE + 1000 * seed + redraw)
+    layer = model.roi_heads.box_predictor.cls_score
+    with torch.no_grad():
+        pooled = model._pool(out['fpn'], out['proposals'], out['image_size'], 7)
+        features = model.roi_heads.box_head(pooled)
+        layer.weight.copy_(torch.randn(layer.weight.shape, generator=gen)
+                           * (2.0 / layer.weight.shape[1]) ** 0.5)
+        layer.bias.zero_()
+        target_std = _layer_targets('roi_heads.box_predictor.cls_score')[0]
+        layer.weight.mul_(target_std / max(float(layer(features).std()), 1e-12))
+        layer.bias[0] = _background_bias(layer(features), variant.settings,
+                                         variant.fg_candidates, variant.score_half_rank)
+        model._box_branch(out)
+        model._classify(variant.settings, out)
+
+
+# S's two large weights ([S, 5D] and [S, S]: 9.4 MB at D 256, S 1024) can be stored as strided
+# views of small storages: row i of the weight is storage[STRIDED_STEP * i :][:columns].
+STRIDED_S_WEIGHTS = ('s2new.fc_scores.weight', 's2new.fc_scores_2.weight')
+STRIDED_STEP = 3
+
+
+def _strided_view(storage, rows, columns):
+    return storage.as_strided((rows, columns), (STRIDED_STEP, 1))
+
+
+def init_strided_s(model, gen):
+    """He-normal storages for the strided S weights; each row is a shifted window of it."""
+    for name in STRIDED_S_WEIGHTS:
+        weight = model.get_parameter(name)
+        rows, columns = weight.shape
+        storage = torch.randn(STRIDED_STEP * (rows - 1) + columns, generator=gen)
+        weight.copy_(_strided_view(storage * (2.0 / columns) ** 0.5, rows, columns))
+
+
+def checkpoint_weights(variant, model):
+    """The state_dict to save: with strided_s, S's two large weights become views of their
+    small storages (recovered from the weights, which calibration scaled as a whole)."""
+    weights = model.state_dict()
+    if variant.strided_s:
+        for name in STRIDED_S_WEIGHTS:
+            w = weights[name]
+            storage = torch.cat([w[:, :STRIDED_STEP].reshape(-1), w[-1, STRIDED_STEP:]])
+            view = _strided_view(storage, *w.shape)
+            if not torch.equal(view, w):
+                raise SystemExit('%s: %s is not a strided view' % (variant.name, name))
+            weights[name] = view
+    return weights
 
 
 def build_model(variant, image, seed):
@@ -255,9 +368,107 @@ def build_model(variant, image, seed):
     model = ReferenceModel(variant.arch).eval()
     with torch.no_grad():
         init_weights(model, gen)
-        calibrate(model, image, variant.settings, gen)
-        set_background_bias(model, image, variant.settings, variant.fg_candidates)
+        if variant.strided_s:
+            init_strided_s(model, gen)
+        calibrate(model, image, variant.settings, gen, variant.bn_var_floor)
+        set_background_bias(model, image, variant.settings, variant.fg_candidates,
+                            variant.score_half_rank)
     return model
+
+
+# ---------------------------------------------------------------- LevelMapper boundary boxes
+
+# sqrt(area) where the level steps (2->3, 3->4, 4->5). Just below each, in a window about 1e-6
+# wide (relative), torchvision 0.4 (eps inside the log2, the authors') and >= 0.5 (eps outside)
+# disagree: below 112 and 224 the eps inside lifts the box to the upper level; below 448 the
+# eps outside does (log2(x + eps) < log2(x) + eps there), and float32 rounding of 4 + log2
+# narrows that window to a few ulps.
+LEVEL_BOUNDARIES = (112.0, 224.0, 448.0)
+LEVEL_BOX_ORIGIN = (4.5, 6.25)
+LEVEL_PLAIN_SIZES = (12.0, 60.0, 150.0, 300.0, 600.0, 1000.0)
+LEVEL_SCAN_ULPS = 3000         # heights tried below each boundary, one float32 ulp apart
+LEVEL_LOG2_ULPS = 2            # a level must survive log2 results off by this many ulps
+LEVEL_CONTRAST = 0.05          # pooled features of the two candidate levels must differ by this
+                               # much of their maximum (the C test's tolerance is 1e-4)
+
+
+def _level_f32(box, log2_shift=0):
+    """The unclamped 0.4 level of one box with float32 operations in torch's order; the log2
+    result moved by log2_shift ulps (log2 is the one operation not correctly rounded)."""
+    f = np.float32
+    area = (f(box[2]) - f(box[0])) * (f(box[3]) - f(box[1]))
+    v = np.log2(np.sqrt(area) / f(224) + f(1e-6))
+    for _ in range(abs(log2_shift)):
+        v = np.nextafter(v, f(np.inf) if log2_shift > 0 else f(-np.inf))
+    return int(np.floor(f(4) + v))
+
+
+def _robust_level(box):
+    return len({_level_f32(box, d) for d in range(-LEVEL_LOG2_ULPS, LEVEL_LOG2_ULPS + 1)}) == 1
+
+
+def _outside_levels(boxes, scales):
+    """torchvision 0.14's LevelMapper (eps outside the log2), [K] int64 from 0."""
+    k_min, k_max = int(-np.log2(scales[0])), int(-np.log2(scales[-1]))
+    return LevelMapper(k_min, k_max)([boxes])
+
+
+def _boundary_boxes(size, scales):
+    """Boxes of width `size` whose heights step down from `size` by float32 ulps: the exact
+    square, the middle of the window where the two LevelMappers disagree (if float32 has one)
+    and the first height past it where both agree on the lower level. Each level is robust."""
+    x1, y1 = LEVEL_BOX_ORIGIN
+    y2 = [np.float32(y1 + size)]
+    for _ in range(LEVEL_SCAN_ULPS):
+        y2.append(np.nextafter(y2[-1], np.float32(-np.inf)))
+    boxes = torch.tensor([[x1, y1, x1 + size, float(y)] for y in y2], dtype=torch.float32)
+    inside, outside = roi_levels(boxes, scales), _outside_levels(boxes, scales)
+    robust = torch.tensor([_robust_level(b.tolist()) for b in boxes])
+    differ = torch.where((inside != outside) & robust)[0]
+    chosen = [0]
+    if len(differ):
+        chosen.append(int(differ[len(differ) // 2]))
+    below = torch.where((inside == inside[0] - 1) & (outside == inside) & robust)[0]
+    chosen.append(int(below[0]))
+    return boxes[chosen]
+
+
+def level_mapper_arrays(out):
+    """Boxes at and just below each level boundary, plus plain sizes from below k_min to above
+    k_max, pooled 7x7 on the FPN levels by the 0.4 LevelMapper and by the 0.14 one."""
+    fpn = out['fpn']
+    scales = level_scales(fpn, out['image_size'])
+    x1, y1 = LEVEL_BOX_ORIGIN
+    boxes = torch.cat([_boundary_boxes(size, scales) for size in LEVEL_BOUNDARIES] +
+                      [torch.tensor([[x1, y1, x1 + size, y1 + size] for size in LEVEL_PLAIN_SIZES])])
+    inside, outside = roi_levels(boxes, scales), _outside_levels(boxes, scales)
+    return dict(levelmap_boxes=boxes, levelmap_levels=inside, levelmap_levels_outside=outside,
+                levelmap_pooled=pool_at_levels(fpn, boxes, scales, 7, inside),
+                levelmap_pooled_outside=pool_at_levels(fpn, boxes, scales, 7, outside))
+
+
+def level_mapper_problems(model, out):
+    """The boundary boxes must discriminate: some pick different levels under the two
+    LevelMappers, with clearly different features; the reference's own pooling agrees."""
+    a = level_mapper_arrays(out)
+    boxes, inside = a['levelmap_boxes'], a['levelmap_levels']
+    problems = []
+    if not torch.equal(model._pool(out['fpn'], boxes, out['image_size'], 7),
+                       a['levelmap_pooled']):
+        problems.append('levelmap: pooled features differ from the model\'s own')
+    scales = level_scales(out['fpn'], out['image_size'])
+    k_min, k_max = int(-np.log2(scales[0])), int(-np.log2(scales[-1]))
+    emulated = [min(max(_level_f32(b.tolist()), k_min), k_max) - k_min for b in boxes]
+    if emulated != inside.tolist():
+        problems.append('levelmap: the float32 emulation disagrees with torch')
+    differ = torch.where(inside != a['levelmap_levels_outside'])[0]
+    if len(differ) < 2:
+        problems.append('levelmap: only %d boxes tell the LevelMappers apart' % len(differ))
+    pooled, other = a['levelmap_pooled'][differ], a['levelmap_pooled_outside'][differ]
+    for p, q in zip(pooled, other):
+        if float((p - q).abs().max()) < LEVEL_CONTRAST * float(p.abs().max()):
+            problems.append('levelmap: the two levels give similar features')
+    return problems
 
 
 # ---------------------------------------------------------------- fixture checks
@@ -303,8 +514,8 @@ def nms_problems(what, candidates, thresh, limit, score_eps):
     return problems
 
 
-def check(variant, out):
-    """Everything that makes the fixture unambiguous; returns a list of problems."""
+def rpn_problems(variant, out):
+    """Near ties in the RPN's top-n cuts, NMS and proposal order."""
     s, problems = variant.settings, []
     objectness, offset = out['rpn_objectness'], 0
     for count in out['anchors_per_level']:
@@ -315,21 +526,36 @@ def check(variant, out):
             problems.append('rpn: near tie at the pre-NMS top-n cut')
     problems += nms_problems('rpn', out['rpn_nms'], s.rpn_nms_thresh, s.rpn_post_nms_top_n,
                              LOGIT_GAP)
-    problems += nms_problems('box', out['box_nms'], s.box_nms_thresh, s.detections_per_img,
-                             THRESH_GAP)
+    scores = out['proposal_scores']
+    if len(scores) > 1 and float(_gaps(scores).min()) < PROPOSAL_GAP * float(scores.abs().max()):
+        problems.append('rpn: neighbouring proposal scores nearly tied')
+    return problems
+
+
+def box_problems(variant, out):
+    """Near ties in the box branch's NMS and order; the case's own requirements."""
+    s = variant.settings
+    problems = nms_problems('box', out['box_nms'], s.box_nms_thresh, s.detections_per_img,
+                            THRESH_GAP)
     _, scores, _, keep = out['box_nms']
     kept = scores[keep[:s.detections_per_img]]
     gap = SCORE_GAP if variant.arch.task == 'segmentation' else ROW_GAP
     if len(kept) > 1 and float(_gaps(kept).min()) < gap:
         problems.append('box: neighbouring kept scores closer than %g' % gap)
-    scores = out['proposal_scores']
-    if len(scores) > 1 and float(_gaps(scores).min()) < PROPOSAL_GAP * float(scores.abs().max()):
-        problems.append('rpn: neighbouring proposal scores nearly tied')
     if variant.arch.task == 'segmentation':
         problems += _segmentation_problems(variant, out)
     else:
         problems += _classifier_problems(variant, out)
     return problems
+
+
+def feature_problems(variant, model, out):
+    """Everything that makes the fixture's features and proposals unambiguous (box_problems
+    checks the rest); no redraw of the box scores can fix these."""
+    problems = rpn_problems(variant, out)
+    if variant.level_boxes:
+        problems += level_mapper_problems(model, out)
+    return problems or conditioning_problems(model, out)
 
 
 def conditioning_problems(model, out):
@@ -389,19 +615,24 @@ def stage_arrays(variant, out):
         arrays.update(backbone=out['backbone'][0], fpn=out['fpn'][0])
     else:   # resnet50: one file per level, stride 4 * 2**i
         for i, (body, fpn) in enumerate(zip(out['backbone'], out['fpn'])):
-            arrays.update({'backbone_%d' % i: body, 'fpn_%d' % i: fpn})
-    arrays.update(rpn_objectness=out['rpn_objectness'],
-                  proposals=out['proposals'], proposal_scores=out['proposal_scores'],
+            if variant.store_levels is None or i in variant.store_levels:
+                arrays.update({'backbone_%d' % i: body, 'fpn_%d' % i: fpn})
+    if variant.store_objectness:
+        arrays['rpn_objectness'] = out['rpn_objectness']
+    arrays.update(proposals=out['proposals'], proposal_scores=out['proposal_scores'],
                   box_class_logits=out['box_class_logits'], box_regression=out['box_regression'])
     if variant.arch.task == 'segmentation':
         arrays.update(det_boxes=out['det_boxes'], det_scores=out['det_scores'],
                       det_labels=out['det_labels'], mask_logits=out['mask_logits'],
-                      final_boxes=out['final_boxes'],
-                      pasted_masks=out['pasted_masks'][:variant.pasted_limit])
+                      final_boxes=out['final_boxes'])
+        if variant.pasted_limit:
+            arrays['pasted_masks'] = out['pasted_masks'][:variant.pasted_limit]
     else:
         arrays.update(ranked_rows=out['ranked_rows'], keep_index=out['keep_index'],
                       ranked_labels=out['ranked_labels'], ranked_boxes=out['ranked_final_boxes'],
                       logits=out['logits'])
+    if variant.level_boxes:
+        arrays.update(level_mapper_arrays(out))
     return {name: np.ascontiguousarray(t.numpy().astype('<i8' if t.dtype == torch.int64 else '<f4'))
             for name, t in arrays.items()}
 
@@ -445,7 +676,7 @@ def _min_gap(values):
     return '%.3g' % float(gaps.min()) if len(gaps) else '-'
 
 
-def write_info(variant, out, seed, directory):
+def write_info(variant, out, seed, redraw, directory):
     """Human-readable facts about the case: architecture, sizes, counts, margins."""
     a, (h, w) = variant.arch, out['original_size']
     degenerate = out['proposals'][:, 2:] <= out['proposals'][:, :2]
@@ -474,6 +705,8 @@ def write_info(variant, out, seed, directory):
         ('box_candidates_area_gt_0', len(out['box_candidate_scores'])),
         ('box_nms_survivors', len(out['box_nms'][3])),
     ]
+    if variant.score_redraws:
+        info.insert([k for k, _ in info].index('weight_seed') + 1, ('cls_score_redraw', redraw))
     if a.task == 'segmentation':
         logits = out['pasted_masks']
         info += [('detections', len(out['det_scores'])),
@@ -481,11 +714,19 @@ def write_info(variant, out, seed, directory):
                  ('pasted_masks_stored', min(len(logits), variant.pasted_limit)),
                  ('mask_pixels_above_thresh', int((logits > variant.settings.mask_thresh).sum())),
                  ('mask_pixels_nonzero', int((logits != 0).sum()))]
+        if variant.level_boxes:
+            levels = level_mapper_arrays(out)
+            differ = levels['levelmap_levels'] != levels['levelmap_levels_outside']
+            info += [('levelmap_boxes', len(differ)),
+                     ('levelmap_boxes_0.4_vs_0.14_differ', int(differ.sum()))]
     else:
         info += [('survivors_K', out['survivors']),
                  ('ranked_min_neighbour_gap', _min_gap(out['ranked_rows'][:, 0].unique())),
                  ('logits', ' '.join('%.9g' % v for v in out['logits'].tolist())),
                  ('class_index', int(out['logits'].argmax()))]
+        if variant.strided_s:
+            info.append(('s_weights', 'fc_scores, fc_scores_2 stored as strided views: row i = '
+                                      'storage[%d*i:][:columns]' % STRIDED_STEP))
     with open(os.path.join(directory, 'info.txt'), 'w') as f:
         f.write('# Facts about this golden case (informational; written by make_goldens.py)\n')
         f.writelines('%s %s\n' % (k, v) for k, v in info)
@@ -526,7 +767,8 @@ def write_checkpoint(variant, model, directory):
     fresh = path + '.new'
     options = dict(cache_image_size=64)
     options.update(variant.checkpoint)
-    save_authors_checkpoint(fresh, model.state_dict(), variant.arch.task, **options)
+    save_authors_checkpoint(fresh, checkpoint_weights(variant, model), variant.arch.task,
+                            **options)
     if _same_checkpoint(path, fresh):
         os.remove(fresh)
     else:
@@ -536,13 +778,21 @@ def write_checkpoint(variant, model, directory):
 # ---------------------------------------------------------------- main
 
 def find_model(variant, image):
-    """The first weight seed from variant.seed on whose outputs every check passes."""
+    """The first weight seed from variant.seed on whose outputs every check passes (for a
+    seed whose features pass, up to variant.score_redraws redraws of cls_score are tried
+    too). Returns the model, its outputs, the seed and the redraw (0: none)."""
     for seed in range(variant.seed, variant.seed + MAX_SEED_TRIES):
         model = build_model(variant, image, seed)
         out = model.run(image, variant.settings)
-        problems = check(variant, out) or conditioning_problems(model, out)
+        problems, redraw = feature_problems(variant, model, out), 0
         if not problems:
-            return model, out, seed
+            problems = box_problems(variant, out)
+            while problems and redraw < variant.score_redraws:
+                redraw += 1
+                redraw_class_scores(model, variant, out, seed, redraw)
+                problems = box_problems(variant, out)
+        if not problems:
+            return model, out, seed, redraw
         print('  seed %d: %s' % (seed, '; '.join(problems[:3])), file=sys.stderr)
     raise SystemExit('%s: no seed in %d tries passes the checks' % (variant.name, MAX_SEED_TRIES))
 
@@ -553,13 +803,13 @@ def make_variant(variant):
     image_path = os.path.join(directory, 'image.png')
     make_image(variant.crop, image_path)
     image = load_image(image_path)
-    model, out, seed = find_model(variant, image)
+    model, out, seed, redraw = find_model(variant, image)
     write_checkpoint(variant, model, directory)
     write_settings(variant, directory)
     write_stages(variant, out, directory)
-    write_info(variant, out, seed, directory)
+    write_info(variant, out, seed, redraw, directory)
     verify(variant, directory)
-    print('%s: seed %d, %s' % (variant.name, seed,
+    print('%s: seed %d%s, %s' % (variant.name, seed, ' redraw %d' % redraw if redraw else '',
                                '%d detections' % len(out['det_scores'])
                                if variant.arch.task == 'segmentation'
                                else 'K %d, logits %s' % (out['survivors'],

@@ -417,22 +417,9 @@ class ReferenceModel(nn.Module):
     # -- RoIAlign (MultiScaleRoIAlign, §7.1, §12)
     def _pool(self, fpn, boxes, image_size, output_size):
         """[K,4] boxes in resized-image coordinates -> [K,C,output,output]."""
-        scales = [2.0 ** float(torch.tensor(f.shape[-2] / image_size[0]).log2().round())
-                  for f in fpn]
-        rois = torch.cat([boxes.new_zeros((len(boxes), 1)), boxes], dim=1)
-        if len(fpn) == 1:
-            return roi_align(fpn[0][None], rois, (output_size, output_size),
-                             spatial_scale=scales[0], sampling_ratio=2, aligned=False)
-        k_min, k_max = -math.log2(scales[0]), -math.log2(scales[-1])
-        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-        level = torch.floor(4 + torch.log2(torch.sqrt(area) / 224 + 1e-6))
-        level = (torch.clamp(level, min=k_min, max=k_max) - k_min).to(torch.int64)
-        pooled = boxes.new_zeros((len(boxes), fpn[0].shape[0], output_size, output_size))
-        for i, (f, s) in enumerate(zip(fpn, scales)):
-            members = torch.where(level == i)[0]
-            pooled[members] = roi_align(f[None], rois[members], (output_size, output_size),
-                                        spatial_scale=s, sampling_ratio=2, aligned=False)
-        return pooled
+        scales = level_scales(fpn, image_size)
+        levels = roi_levels(boxes, scales) if len(fpn) > 1 else None
+        return pool_at_levels(fpn, boxes, scales, output_size, levels)
 
     # -- box head and predictor (§7.2)
     def _box_branch(self, out):
@@ -504,6 +491,35 @@ class ReferenceModel(nn.Module):
                    ranked_boxes=boxes[order], ranked_labels=labels[order],
                    ranked_final_boxes=self._rescale(boxes[order], out),
                    logits=self.s2new(rows))
+
+
+def level_scales(fpn, image_size):
+    """Each level's RoIAlign scale, 2**round(log2(feature height / unpadded image height))."""
+    return [2.0 ** float(torch.tensor(f.shape[-2] / image_size[0]).log2().round()) for f in fpn]
+
+
+def roi_levels(boxes, scales):
+    """torchvision 0.4's LevelMapper (canonical size 224 at level 4, the eps inside the log2):
+    floor(4 + log2(sqrt(area)/224 + 1e-6)) clamped to the levels present; [K] int64 from 0."""
+    k_min, k_max = -math.log2(scales[0]), -math.log2(scales[-1])
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    level = torch.floor(4 + torch.log2(torch.sqrt(area) / 224 + 1e-6))
+    return (torch.clamp(level, min=k_min, max=k_max) - k_min).to(torch.int64)
+
+
+def pool_at_levels(fpn, boxes, scales, output_size, levels=None):
+    """RoIAlign (aligned=False, sampling ratio 2) of [K,4] boxes on fpn[levels[k]] with that
+    level's scale; `levels` [K] int64, or None for a single level."""
+    rois = torch.cat([boxes.new_zeros((len(boxes), 1)), boxes], dim=1)
+    if levels is None:
+        return roi_align(fpn[0][None], rois, (output_size, output_size),
+                         spatial_scale=scales[0], sampling_ratio=2, aligned=False)
+    pooled = boxes.new_zeros((len(boxes), fpn[0].shape[0], output_size, output_size))
+    for i, (f, s) in enumerate(zip(fpn, scales)):
+        members = torch.where(levels == i)[0]
+        pooled[members] = roi_align(f[None], rois[members], (output_size, output_size),
+                                    spatial_scale=s, sampling_ratio=2, aligned=False)
+    return pooled
 
 
 def replicated_order(survivors, batch, seed):

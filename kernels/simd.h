@@ -1,0 +1,47 @@
+/* Four-float vectors for the portable kernels, with gcc/clang vector
+ * extensions (SSE on x86, NEON on ARM, scalar code elsewhere): no
+ * intrinsics, no alignment requirements. Arithmetic on them is lane-wise
+ * IEEE float arithmetic, so a vectorized loop gives the same bits as its
+ * scalar form. */
+#ifndef CT_KERNELS_SIMD_H
+#define CT_KERNELS_SIMD_H
+
+typedef float ct_vec4 __attribute__((vector_size(16)));
+typedef int ct_ivec4 __attribute__((vector_size(16)));
+
+static inline ct_vec4 ct_load4(const float *p) {
+    ct_vec4 v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void ct_store4(float *p, ct_vec4 v) { __builtin_memcpy(p, &v, sizeof v); }
+
+/* Lanes i, j, k, l of the eight lanes of (a, b). */
+#if defined(__clang__)
+#define CT_SHUFFLE4(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#else
+#define CT_SHUFFLE4(a, b, i, j, k, l) __builtin_shuffle(a, b, (ct_ivec4){i, j, k, l})
+#endif
+
+/* Lanes of a where mask is all ones, else of b. */
+static inline ct_vec4 ct_select4(ct_ivec4 mask, ct_vec4 a, ct_vec4 b) {
+    ct_ivec4 ai, bi;
+    __builtin_memcpy(&ai, &a, sizeof a);
+    __builtin_memcpy(&bi, &b, sizeof b);
+    ai = (ai & mask) | (bi & ~mask);
+    __builtin_memcpy(&a, &ai, sizeof a);
+    return a;
+}
+
+/* Transposes the 4x4 block r[0..3] in place: r[i][j] <-> r[j][i]. */
+static inline void ct_transpose4(ct_vec4 r[4]) {
+    ct_vec4 t0 = CT_SHUFFLE4(r[0], r[1], 0, 4, 1, 5), t1 = CT_SHUFFLE4(r[0], r[1], 2, 6, 3, 7);
+    ct_vec4 t2 = CT_SHUFFLE4(r[2], r[3], 0, 4, 1, 5), t3 = CT_SHUFFLE4(r[2], r[3], 2, 6, 3, 7);
+    r[0] = CT_SHUFFLE4(t0, t2, 0, 1, 4, 5);
+    r[1] = CT_SHUFFLE4(t0, t2, 2, 3, 6, 7);
+    r[2] = CT_SHUFFLE4(t1, t3, 0, 1, 4, 5);
+    r[3] = CT_SHUFFLE4(t1, t3, 2, 3, 6, 7);
+}
+
+#endif

@@ -1,0 +1,336 @@
+/* Winograd F(2x2, 3x3) convolution (contract in winograd.h). The output's
+ * 2x2 tiles are numbered image by image, row by row; a task takes a block of
+ * consecutive tiles and, in its thread's workspace (sized to stay in L2):
+ *   1. transforms each tile's 4x4 input patch per channel, V = B^T d B,
+ *      writing the 16 values straight into 16 packed GEMM B operands;
+ *   2. runs the 16 GEMMs M[xi] = U[xi] V[xi] on its own thread;
+ *   3. transforms back, Y = A^T M A, and applies bias, residual and ReLU.
+ * Both transforms run on four tiles at once, one per vector lane (patches
+ * gathered and results scattered by 4x4 transposes), so every tile, edge or
+ * not, takes the same arithmetic. */
+#include "winograd.h"
+
+#include "simd.h"
+
+_Static_assert(CT_GEMM_MR == 4, "weights are transformed four output channels (one packed column) at a time");
+
+enum {
+    NR = CT_GEMM_NR,
+    XI = 16,                        /* transformed points per tile */
+    BLOCK_BYTES = 256 * 1024,       /* a block's V and M together: a quarter of L2 (measured best) */
+    MAX_BLOCK_PANELS = 8
+};
+
+int ct_winograd_fits(const ct_conv_params *p) {
+    return p->kh == 3 && p->kw == 3 && p->stride == 1 && p->pad == 1;
+}
+
+static size_t u_floats(int cin, int cout) { return ct_gemm_packed_a_floats(cout, cin); }
+
+size_t ct_winograd_packed_floats(int cin, int cout) { return XI * u_floats(cin, cout); }
+
+/* u = G g G^T for four 3x3 kernels at once (lane i: output channel o0+i),
+ * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; g[ky*3+kx] holds the
+ * kernels' taps. */
+static void transform_kernels(const ct_vec4 g[9], ct_vec4 u[XI]) {
+    ct_vec4 t[4][3], half = {0.5f, 0.5f, 0.5f, 0.5f};
+    for (int kx = 0; kx < 3; kx++) {
+        ct_vec4 g0 = g[kx], g1 = g[3 + kx], g2 = g[6 + kx];
+        t[0][kx] = g0, t[1][kx] = (g0 + g1 + g2) * half, t[2][kx] = (g0 - g1 + g2) * half, t[3][kx] = g2;
+    }
+    for (int i = 0; i < 4; i++) {
+        ct_vec4 g0 = t[i][0], g1 = t[i][1], g2 = t[i][2];
+        u[i * 4 + 0] = g0, u[i * 4 + 1] = (g0 + g1 + g2) * half, u[i * 4 + 2] = (g0 - g1 + g2) * half;
+        u[i * 4 + 3] = g2;
+    }
+}
+
+/* Output channels o0..o0+3 share one packed column, so each (o0, c) is one
+ * vector transform written straight into the 16 packed matrices. */
+void ct_winograd_pack_weight(int cin, int cout, const float *weight, const float *scale, float *dst) {
+    size_t per_xi = u_floats(cin, cout);
+    for (int o0 = 0; o0 < cout; o0 += CT_GEMM_MR)
+        for (int c = 0; c < cin; c++) {
+            ct_vec4 g[9], u[XI];
+            int rows = cout - o0 < CT_GEMM_MR ? cout - o0 : CT_GEMM_MR;
+            for (int i = 0; i < CT_GEMM_MR; i++) {   /* taps 0-3, 4-7 of kernel i, transposed below; rows past cout: 0 */
+                const float *k = weight + ((size_t)(o0 + i) * cin + c) * 9;
+                g[i] = i < rows ? ct_load4(k) : (ct_vec4){0};
+                g[4 + i] = i < rows ? ct_load4(k + 4) : (ct_vec4){0};
+                g[8][i] = i < rows ? k[8] : 0.0f;
+            }
+            ct_transpose4(g);
+            ct_transpose4(g + 4);
+            if (scale) {
+                ct_vec4 sc = {0};
+                for (int i = 0; i < rows; i++) sc[i] = scale[o0 + i];
+                for (int e = 0; e < 9; e++) g[e] *= sc;
+            }
+            transform_kernels(g, u);
+            size_t at = ct_gemm_packed_a_offset(cout, cin, o0, c);
+            for (int xi = 0; xi < XI; xi++) ct_store4(dst + xi * per_xi + at, u[xi]);
+        }
+}
+
+/* Tiles per block: whole panels, as many as fit the budget (at least one). */
+static int block_tiles(int cin, int cout) {
+    size_t per_panel = (size_t)XI * ((size_t)cin + cout) * NR * sizeof(float);
+    size_t panels = BLOCK_BYTES / (per_panel ? per_panel : 1);
+    if (panels < 1) panels = 1;
+    if (panels > MAX_BLOCK_PANELS) panels = MAX_BLOCK_PANELS;
+    return (int)panels * NR;
+}
+
+size_t ct_winograd_workspace_floats(int cin, int cout) {
+    return (size_t)XI * block_tiles(cin, cout) * ((size_t)cin + cout);
+}
+
+/* ---- the convolution ----------------------------------------------------- */
+
+typedef struct {
+    const ct_conv_params *p;
+    const ct_gemm_ctx *ctx;
+    int ho, wo, th, tw, tiles, block;       /* output size, tiles per side, tiles, per block */
+    ptrdiff_t image_stride, channel_stride;  /* in x */
+    const float *x, *packed, *bias, *residual;
+    int relu;
+    float *y;                                /* [cout, batch, ho, wo] */
+} wino_job;
+
+typedef struct {
+    int img, ty, tx;
+} tile_pos;
+
+static tile_pos tile_at(const wino_job *j, int t) {
+    int per_image = j->th * j->tw, r = t % per_image;
+    return (tile_pos){t / per_image, r / j->tw, r % j->tw};
+}
+
+/* A^T m A on the 16 values m: the 2x2 results in y. */
+#define OUTPUT_TRANSFORM(T, m, y)                                                         \
+    do {                                                                                  \
+        T s_[2][4];                                                                       \
+        _Pragma("GCC unroll 4") for (int k_ = 0; k_ < 4; k_++) {                          \
+            s_[0][k_] = m[k_] + m[4 + k_] + m[8 + k_];                                    \
+            s_[1][k_] = m[4 + k_] - m[8 + k_] - m[12 + k_];                               \
+        }                                                                                 \
+        _Pragma("GCC unroll 2") for (int i_ = 0; i_ < 2; i_++) {                          \
+            y[i_][0] = s_[i_][0] + s_[i_][1] + s_[i_][2];                                 \
+            y[i_][1] = s_[i_][1] - s_[i_][2] - s_[i_][3];                                 \
+        }                                                                                 \
+    } while (0)
+
+/* Where tile tl, channel c sits in V[0]: each V[xi] is a packed GEMM B
+ * [cin, tiles], V[xi] = V[0] + xi*vstride. */
+static float *v_at(const wino_job *j, float *V, int tl, int c) {
+    return V + (size_t)(tl / NR) * j->p->cin * NR + (size_t)c * NR + tl % NR;
+}
+
+/* Where the rows of a quad's patches start in a channel plane: row r of
+ * tile i is the four floats at plane + off[i][r] when full[i][r], else it
+ * is gathered with zeros outside the map (or is all zero: a tile past the
+ * block, which pads the last panel, or a row above or below the map). */
+typedef struct {
+    ptrdiff_t image[4];     /* offset of tile i's image in x */
+    ptrdiff_t off[4][4];    /* [tile][row], from the image's channel plane */
+    int full[4][4];
+    int all_full;
+    int one_row;            /* all full, and side by side in one row of one image */
+} quad_rows;
+
+static void quad_geometry(const wino_job *j, int t0, int nt, int tl, quad_rows *q) {
+    q->all_full = 1;
+    tile_pos first = tile_at(j, t0 + tl), last = tile_at(j, t0 + (tl + 3 < nt ? tl + 3 : tl));
+    for (int i = 0; i < 4; i++) {
+        int valid = tl + i < nt;
+        tile_pos a = tile_at(j, t0 + (valid ? tl + i : 0));
+        int ix = 2 * a.tx - 1;
+        q->image[i] = a.img * j->image_stride;
+        for (int r = 0; r < 4; r++) {
+            int iy = 2 * a.ty - 1 + r;
+            q->off[i][r] = (ptrdiff_t)iy * j->p->w + ix;
+            q->full[i][r] = valid && iy >= 0 && iy < j->p->h && ix >= 0 && ix + 4 <= j->p->w;
+            q->all_full &= q->full[i][r];
+        }
+    }
+    q->one_row = q->all_full && first.img == last.img && first.ty == last.ty && last.tx == first.tx + 3;
+}
+
+/* Row r of tile i when it is not full: the columns inside the map, else 0. */
+static ct_vec4 edge_row(const wino_job *j, const float *plane, int t0, int nt, int tl, int i, int r) {
+    ct_vec4 v = {0};
+    if (tl + i >= nt) return v;
+    tile_pos a = tile_at(j, t0 + tl + i);
+    int iy = 2 * a.ty - 1 + r, ix = 2 * a.tx - 1;
+    if (iy < 0 || iy >= j->p->h) return v;
+    for (int c = 0; c < 4; c++)
+        if (ix + c >= 0 && ix + c < j->p->w) v[c] = plane[(ptrdiff_t)iy * j->p->w + ix + c];
+    return v;
+}
+
+/* The input transform V = B^T d B of four tiles (one per lane), streamed
+ * row by row: each patch row's columns (four vectors, lane = tile) become
+ * e_r = d_r B = [d0-d2, d1+d2, d2-d1, d1-d3] as the row arrives, and the
+ * rows combine as V = [e0-e2, e1+e2, e2-e1, e1-e3], so that at most three
+ * rows are live. The 16 results go to V[xi] at v0 + xi*vstride. */
+typedef struct {
+    ct_vec4 e[3][4];
+    float *v0;
+    size_t vstride;
+} input_stream;
+
+static inline void stream_row(input_stream *t, int r, const ct_vec4 d[4]) {
+    ct_vec4 e[4] = {d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]};
+    if (r < 3) {
+        for (int k = 0; k < 4; k++) t->e[r][k] = e[k];
+        if (r == 2)
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                ct_store4(t->v0 + k * t->vstride, t->e[0][k] - t->e[2][k]);
+                ct_store4(t->v0 + (4 + k) * t->vstride, t->e[1][k] + t->e[2][k]);
+                ct_store4(t->v0 + (8 + k) * t->vstride, t->e[2][k] - t->e[1][k]);
+            }
+        return;
+    }
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) ct_store4(t->v0 + (12 + k) * t->vstride, t->e[1][k] - e[k]);
+}
+
+/* Four consecutive tiles [tl, tl+4) of the block (any rows, any images):
+ * the patches gathered lane by lane and transformed as vectors. */
+static void input_quad(const wino_job *j, int t0, int nt, int tl, float *V, size_t vstride) {
+    quad_rows g;
+    quad_geometry(j, t0, nt, tl, &g);
+    const float *rows[4][4];   /* [row][tile], channel 0 */
+    for (int r = 0; r < 4; r++)
+        for (int i = 0; i < 4; i++) rows[r][i] = j->x + g.image[i] + (g.full[i][r] ? g.off[i][r] : 0);
+    for (int c = 0; c < j->p->cin; c++) {
+        ptrdiff_t plane = c * j->channel_stride;
+        input_stream t = {.v0 = v_at(j, V, tl, c), .vstride = vstride};
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            ct_vec4 d[4];
+            if (g.one_row) {
+                /* Column k of tile i is input column 2i+k of the quad's rows: the
+                 * even or odd lanes of two loads (reading columns 0..9, which the
+                 * last tile's full row covers). */
+                const float *row = rows[r][0] + plane;
+                ct_vec4 a = ct_load4(row), b = ct_load4(row + 4), e = ct_load4(row + 2), f = ct_load4(row + 6);
+                d[0] = CT_SHUFFLE4(a, b, 0, 2, 4, 6), d[1] = CT_SHUFFLE4(a, b, 1, 3, 5, 7);
+                d[2] = CT_SHUFFLE4(e, f, 0, 2, 4, 6), d[3] = CT_SHUFFLE4(e, f, 1, 3, 5, 7);
+            } else {
+                for (int i = 0; i < 4; i++)
+                    d[i] = g.full[i][r] ? ct_load4(rows[r][i] + plane)
+                                        : edge_row(j, j->x + g.image[i] + plane, t0, nt, tl, i, r);
+                ct_transpose4(d);   /* d[k]: column k of the four tiles */
+            }
+            stream_row(&t, r, d);
+        }
+    }
+}
+
+/* All of the block's tiles, and zero columns up to the panel's end. */
+static void input_transform(const wino_job *j, int t0, int nt, float *V, size_t vstride) {
+    int padded = (nt + NR - 1) / NR * NR;   /* a multiple of 4 */
+    for (int tl = 0; tl < padded; tl += 4) input_quad(j, t0, nt, tl, V, vstride);
+}
+
+/* y[at] from the transformed sum v, with the epilogue in ct_gemm's order. */
+static float finish(const wino_job *j, int o, size_t at, float v) {
+    if (j->bias) v += j->bias[o];
+    if (j->residual) v += j->residual[at];
+    if (j->relu && v < 0.0f) v = 0.0f;
+    return v;
+}
+
+static ct_vec4 finish4(const wino_job *j, int o, size_t at, ct_vec4 v) {
+    if (j->bias) v += j->bias[o];
+    if (j->residual) v += ct_load4(j->residual + at);
+    if (j->relu) v = ct_select4(v < (ct_vec4){0}, (ct_vec4){0}, v);
+    return v;
+}
+
+/* The 2x2 outputs of one tile (y00, y01, y10, y11 in the lanes of y). */
+static void store_tile(const wino_job *j, int o, tile_pos a, ct_vec4 y) {
+    size_t base = ((size_t)o * j->p->batch + a.img) * j->ho * j->wo;
+    for (int i = 0; i < 2; i++)
+        for (int q = 0; q < 2; q++) {
+            int oy = 2 * a.ty + i, ox = 2 * a.tx + q;
+            if (oy < j->ho && ox < j->wo) {
+                size_t at = base + (size_t)oy * j->wo + ox;
+                j->y[at] = finish(j, o, at, y[2 * i + q]);
+            }
+        }
+}
+
+/* Four tiles side by side in one row with all their outputs: two runs of
+ * eight consecutive outputs, interleaved from the tiles' columns. */
+static void store_row_of_four(const wino_job *j, int o, tile_pos a, ct_vec4 y[2][2]) {
+    size_t base = ((size_t)o * j->p->batch + a.img) * j->ho * j->wo;
+    for (int i = 0; i < 2; i++) {
+        size_t at = base + (size_t)(2 * a.ty + i) * j->wo + 2 * a.tx;
+        ct_store4(j->y + at, finish4(j, o, at, CT_SHUFFLE4(y[i][0], y[i][1], 0, 4, 1, 5)));
+        ct_store4(j->y + at + 4, finish4(j, o, at + 4, CT_SHUFFLE4(y[i][0], y[i][1], 2, 6, 3, 7)));
+    }
+}
+
+/* Tiles [tl, tl+4) (fewer at the block's end) for every output channel. */
+static void output_quad(const wino_job *j, int t0, int nt, int tl, const float *M) {
+    size_t mstride = (size_t)j->p->cout * nt;   /* M [XI][cout][nt] */
+    int n = nt - tl < 4 ? nt - tl : 4;
+    tile_pos a[4];
+    for (int i = 0; i < n; i++) a[i] = tile_at(j, t0 + tl + i);
+    int row = n == 4 && a[0].img == a[3].img && a[0].ty == a[3].ty && 2 * a[0].ty + 1 < j->ho &&
+              2 * a[3].tx + 1 < j->wo;
+    for (int o = 0; o < j->p->cout; o++) {
+        const float *m0 = M + (size_t)o * nt + tl;
+        ct_vec4 m[XI], y[2][2];
+        if (n == 4) {
+#pragma GCC unroll 16
+            for (int xi = 0; xi < XI; xi++) m[xi] = ct_load4(m0 + xi * mstride);
+        } else {
+            for (int xi = 0; xi < XI; xi++)
+                for (int i = 0; i < 4; i++) m[xi][i] = i < n ? m0[xi * mstride + i] : 0.0f;
+        }
+        OUTPUT_TRANSFORM(ct_vec4, m, y);
+        if (row) {
+            store_row_of_four(j, o, a[0], y);
+            continue;
+        }
+        ct_vec4 per_tile[4] = {y[0][0], y[0][1], y[1][0], y[1][1]};
+        ct_transpose4(per_tile);   /* per_tile[i]: tile i's y00, y01, y10, y11 */
+        for (int i = 0; i < n; i++) store_tile(j, o, a[i], per_tile[i]);
+    }
+}
+
+static void output_transform(const wino_job *j, int t0, int nt, const float *M) {
+    for (int tl = 0; tl < nt; tl += 4) output_quad(j, t0, nt, tl, M);
+}
+
+static void block_task(void *arg, int blk, int thread) {
+    const wino_job *j = arg;
+    const ct_conv_params *p = j->p;
+    int t0 = blk * j->block, nt = j->tiles - t0 < j->block ? j->tiles - t0 : j->block;
+    size_t vstride = (size_t)(nt + NR - 1) / NR * NR * p->cin;
+    float *V = ct_gemm_ctx_workspace(j->ctx, thread);    /* [XI] packed B [cin, nt] */
+    float *M = V + XI * (size_t)j->block * p->cin;       /* [XI][cout][nt] */
+    input_transform(j, t0, nt, V, vstride);
+    for (int xi = 0; xi < XI; xi++) {
+        ct_gemm_b b = ct_gemm_b_packed(V + xi * vstride, p->cin, nt);
+        ct_gemm_run_here(j->ctx, thread, p->cout, nt, p->cin, j->packed + xi * u_floats(p->cin, p->cout), &b,
+                         M + xi * (size_t)p->cout * nt, nt, NULL);
+    }
+    output_transform(j, t0, nt, M);
+}
+
+void ct_winograd_conv(const ct_gemm_ctx *ctx, const ct_conv_params *p, const float *x, const float *packed,
+                      const float *bias, const float *residual, int relu, float *y) {
+    int ho = ct_conv_out_size(p->h, 3, 1, 1), wo = ct_conv_out_size(p->w, 3, 1, 1);
+    if (ho <= 0 || wo <= 0 || p->batch <= 0 || p->cout <= 0) return;
+    ptrdiff_t plane = (ptrdiff_t)p->h * p->w;
+    wino_job j = {p, ctx, ho, wo, (ho + 1) / 2, (wo + 1) / 2, 0, block_tiles(p->cin, p->cout),
+                  p->channel_major ? plane : plane * p->cin, p->channel_major ? plane * p->batch : plane,
+                  x, packed, bias, residual, relu, y};
+    j.tiles = p->batch * j.th * j.tw;
+    ct_pool_run(ct_gemm_ctx_pool(ctx), (j.tiles + j.block - 1) / j.block, block_task, &j);
+}
