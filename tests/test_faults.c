@@ -231,6 +231,35 @@ static void test_model_huge_sizes(void) {
     unlink(tmp("huge.bin"));
 }
 
+/* Stored defaults a session would refuse are refused at load, not at every run. */
+static void test_model_unrunnable_defaults(void) {
+    size_t len;
+    uint8_t *model = read_all(seg_model, &len);
+    if (!model) return;
+    ctm_header h;
+    memcpy(&h, model, sizeof h);
+    const struct {
+        size_t at;
+        double value;
+        int is_double;
+    } defaults[] = {{offsetof(ctm_config, rpn_nms_thresh), 1.5, 1},
+                    {offsetof(ctm_config, box_nms_thresh), -0.1, 1},
+                    {offsetof(ctm_config, rpn_pre_nms_top_n), 2000000, 0},
+                    {offsetof(ctm_config, max_size), 9000, 0}};
+    uint8_t *copy = malloc(len);
+    for (size_t k = 0; k < sizeof defaults / sizeof *defaults; k++) {
+        memcpy(copy, model, len);
+        uint32_t u = (uint32_t)defaults[k].value;
+        if (defaults[k].is_double) memcpy(copy + h.config_offset + defaults[k].at, &defaults[k].value, 8);
+        else memcpy(copy + h.config_offset + defaults[k].at, &u, 4);
+        convert_reseal_model(copy, len);
+        write_all(tmp("defaults.bin"), copy, len);
+        infer_refused(tmp("defaults.bin"), SEG "/image.png", "model config: invalid");
+    }
+    free(copy);
+    free(model);
+}
+
 /* The model file with element `at` of tensor `name` replaced by `bits`
  * (float32, or float16 after narrowing that tensor's entry), resealed. */
 static int poison(const char *name, int half, size_t at, uint32_t bits, const char *path) {
@@ -891,6 +920,7 @@ int main(void) {
     RUN(test_not_regular_files);
     RUN(test_model_empty_truncated_magic_version);
     RUN(test_model_huge_sizes);
+    RUN(test_model_unrunnable_defaults);
     RUN(test_nonfinite_scan);
     RUN(test_model_nonfinite_weights);
     RUN(test_model_every_header_byte);

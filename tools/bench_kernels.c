@@ -149,7 +149,7 @@ int bench_kernels(int threads, int runs, double peak) {
     }
     printf("GEMM/conv shapes of R18-T1 at 512x512, %d thread%s, %d runs (median), micro-kernel %s\n", threads,
            threads == 1 ? "" : "s", runs, ct_gemm_kernel_best()->name);
-    printf("%-30s %-9s %7s %8s %9s %7s %9s %7s\n", "shape", "method", "GFLOP", "ms", "GFLOP/s", "%peak", "cpu GF/s",
+    printf("%-30s %-9s %7s %8s %9s %7s %9s %7s\n", "shape", "method", "GFLOP", "ms", "GFLOP/s", "%peak", "per core",
            "%peak");
     unsigned seed = 12345;
     for (size_t i = 0; i < sizeof SHAPES / sizeof *SHAPES; i++) {
@@ -168,10 +168,10 @@ int bench_kernels(int threads, int runs, double peak) {
         }
         qsort(wall, (size_t)runs, sizeof *wall, cmp_double);
         qsort(cpu, (size_t)runs, sizeof *cpu, cmp_double);
-        double w = wall[runs / 2], rate = c.gflop / w, cpu_rate = c.gflop / cpu[runs / 2] * threads;
+        double w = wall[runs / 2], rate = c.gflop / w, cpu_rate = c.gflop / cpu[runs / 2];
         const char *method = SHAPES[i].kind != SHAPE_CONV ? "gemm" : ct_winograd_fits(&SHAPES[i].conv) ? "winograd" : "im2col";
         printf("%-30s %-9s %7.3f %8.2f %9.1f %6.1f%% %9.1f %6.1f%%\n", SHAPES[i].name, method, c.gflop, w * 1e3, rate,
-               100.0 * rate / (peak * threads), cpu_rate, 100.0 * cpu_rate / (peak * threads));
+               100.0 * rate / (peak * threads), cpu_rate, 100.0 * cpu_rate / peak);
         free_case(&c);
     }
     ct_gemm_ctx_free(ctx);
