@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "image/dicom.h"
-#include "image/slice.h"
+#include "model_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ct_image_limits lim = {1u << 20, 1u << 24};     /* keep each run small and fast */
@@ -16,10 +16,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         frames = img.info.frames;
         ct_dicom_free(&img);
     }
-    ct_slice_options opt;
-    ct_slice_options_default(&opt);
-    opt.limits = lim;
-    ct_slice s;
-    if (ct_slice_from_memory(data, size, &opt, &s, &err) == CT_OK) ct_slice_free(&s);
+    fuzz_model_input(data, size, &lim);
     return 0;
 }

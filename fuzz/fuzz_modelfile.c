@@ -34,7 +34,7 @@ static void run_model(const uint8_t *data, size_t size) {
     ct_session_free(s);
     opt.threads = 1;
     if (opt.min_size > RUN_MIN_SIZE) opt.min_size = RUN_MIN_SIZE;
-    if (opt.max_size > RUN_MAX_SIZE) opt.max_size = opt.min_size > RUN_MAX_SIZE ? opt.min_size : RUN_MAX_SIZE;
+    if (opt.max_size > RUN_MAX_SIZE) opt.max_size = RUN_MAX_SIZE;   /* still >= min_size */
     if (ct_session_new(model, &opt, &s, &err) != CT_OK) abort();
     static uint8_t pixels[SLICE_H * SLICE_W];
     for (int i = 0; i < SLICE_H * SLICE_W; i++) pixels[i] = (uint8_t)(i * 37);

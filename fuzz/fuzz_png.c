@@ -8,7 +8,7 @@
 
 #include "image/png_decode.h"
 #include "image/png_encode.h"
-#include "image/slice.h"
+#include "model_input.h"
 #include "repair.h"
 
 static void check_round_trip(const ct_raster *r) {
@@ -41,11 +41,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_repair_png(repaired, size);
     decode(repaired, size, &lim);
     free(repaired);
-    ct_error err;
-    ct_slice_options opt;
-    ct_slice_options_default(&opt);
-    opt.limits = lim;
-    ct_slice s;
-    if (ct_slice_from_memory(data, size, &opt, &s, &err) == CT_OK) ct_slice_free(&s);
+    fuzz_model_input(data, size, &lim);
     return 0;
 }

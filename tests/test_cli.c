@@ -40,19 +40,7 @@ static int golden_rows;        /* ranked rows of the CLS golden */
     snprintf(var, sizeof var, "%s/%s", scratch, name)
 
 /* scratch/name in a rotating set of buffers, for short-lived uses. */
-static const char *tmp(const char *name) {
-    static char bufs[64][1024];
-    static int next;
-    char *b = bufs[next++ % 64];
-    snprintf(b, sizeof bufs[0], "%s/%s", scratch, name);
-    return b;
-}
-
-#define CLI(r, ...)                                                    \
-    do {                                                               \
-        const char *argv_[] = {__VA_ARGS__, NULL};                     \
-        CHECK(cli_run(scratch, argv_, &(r)) == 0);                     \
-    } while (0)
+static const char *tmp(const char *name) { return cli_scratch_path(scratch, name); }
 
 /* Exit status, and a message that is one line starting "ctinfer: " and naming `part`. */
 static void check_failure(const cli_result *r, int status, const char *part) {

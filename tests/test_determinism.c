@@ -20,13 +20,7 @@
 static char *scratch;
 static char ctinfer[1024], ctconvert[1024];
 
-static const char *tmp(const char *name) {
-    static char bufs[32][1024];
-    static int next;
-    char *b = bufs[next++ % 32];
-    snprintf(b, sizeof bufs[0], "%s/%s", scratch, name);
-    return b;
-}
+static const char *tmp(const char *name) { return cli_scratch_path(scratch, name); }
 
 /* The report without its "timings_ms" object (the one part that may vary). */
 static char *without_timings(const char *json) {

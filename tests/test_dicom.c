@@ -11,6 +11,7 @@
 #include "image/png_decode.h"
 #include "image/slice.h"
 #include "support/sha256.h"
+#include "support/tsv.h"
 
 #define CT "tests/fixtures/ct/"
 #define VARIANTS CT "variants/"
@@ -224,35 +225,9 @@ static void variant_row(char **f, int n) {
     check_variant(f);
 }
 
-/* Splits TSV lines (comment lines skipped) and calls fn with the fields. */
-static int for_each_row(const char *path, void (*fn)(char **, int)) {
-    size_t len;
-    uint8_t *data = load(path, &len);
-    if (!data) return 0;
-    char *text = realloc(data, len + 1);
-    text[len] = '\0';
-    int rows = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (line[0] == '#') continue;
-        char *fields[12];
-        int nf = 0;
-        fields[nf++] = line;
-        for (char *p = line; *p && nf < 12; p++)
-            if (*p == '\t') {
-                *p = '\0';
-                fields[nf++] = p + 1;
-            }
-        fn(fields, nf);
-        rows++;
-    }
-    free(text);
-    return rows;
-}
-
 static void test_variants(void) {
     variants_ok = variants_refused = 0;
-    int rows = for_each_row(VARIANTS "EXPECTED.tsv", variant_row);
+    int rows = tsv_for_each_row(VARIANTS "EXPECTED.tsv", 0, variant_row);
     CHECKF(rows == 13 && variants_ok == 9 && variants_refused == 4, "%d rows: %d ok, %d refused", rows, variants_ok,
            variants_refused);
     /* Details the digests do not show. */

@@ -44,19 +44,7 @@ static char *scratch;
 static char ctinfer[1024], ctconvert[1024], seg_model[1024], cls_model[1024];
 static int cases;              /* fault cases checked */
 
-static const char *tmp(const char *name) {
-    static char bufs[64][1024];
-    static int next;
-    char *b = bufs[next++ % 64];
-    snprintf(b, sizeof bufs[0], "%s/%s", scratch, name);
-    return b;
-}
-
-#define CLI(r, ...)                                                    \
-    do {                                                               \
-        const char *argv_[] = {__VA_ARGS__, NULL};                     \
-        CHECK(cli_run(scratch, argv_, &(r)) == 0);                     \
-    } while (0)
+static const char *tmp(const char *name) { return cli_scratch_path(scratch, name); }
 
 /* Status `status`, nothing on stdout, and a first line "<prog>: ..." naming
  * `part` on stderr; nothing written. */

@@ -12,6 +12,7 @@
 #include "image/png_encode.h"
 #include "image/slice.h"
 #include "support/sha256.h"
+#include "support/tsv.h"
 #include "util/crc32.h"
 
 #define SUITE "tests/fixtures/pngsuite/"
@@ -39,40 +40,6 @@ static void raster_digest(const ct_raster *r, char hex[65]) {
     }
     sha256_hex(le, 2 * n, hex);
     free(le);
-}
-
-/* Splits a tab-separated line in place into at most max fields. */
-static int split_tabs(char *line, char **fields, int max) {
-    int n = 0;
-    fields[n++] = line;
-    for (char *p = line; *p && n < max; p++)
-        if (*p == '\t') {
-            *p = '\0';
-            fields[n++] = p + 1;
-        }
-    return n;
-}
-
-/* Calls fn for every data line of a TSV file (lines starting with '#' and
- * the header line `skip_header` are skipped). */
-typedef void (*row_fn)(char **fields, int nfields);
-static int for_each_row(const char *path, int skip_header, row_fn fn) {
-    size_t len;
-    uint8_t *data = load(path, &len);
-    if (!data) return 0;
-    char *text = realloc(data, len + 1);
-    text[len] = '\0';
-    int rows = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (line[0] == '#' || skip_header-- > 0) continue;
-        char *fields[16];
-        int n = split_tabs(line, fields, 16);
-        fn(fields, n);
-        rows++;
-    }
-    free(text);
-    return rows;
 }
 
 /* Rewrites the CRC of the chunk that contains byte `at` (so that a flipped
@@ -143,7 +110,7 @@ static void check_suite_file(char **f, int n) {
 
 static void test_pngsuite(void) {
     suite_ok = suite_rejected = 0;
-    int rows = for_each_row(SUITE "MANIFEST.tsv", 1, check_suite_file);
+    int rows = tsv_for_each_row(SUITE "MANIFEST.tsv", 1, check_suite_file);
     CHECKF(rows == 175, "%d MANIFEST rows", rows);
     CHECKF(suite_ok == 161 && suite_rejected == 14, "%d decoded, %d rejected", suite_ok, suite_rejected);
 }
@@ -509,7 +476,7 @@ static void check_pil_row(char **f, int n) {
 
 static void test_slice_matches_pil(void) {
     pil_rows = pil_windowed = 0;
-    int rows = for_each_row(SUITE "PIL_RGB.tsv", 0, check_pil_row);
+    int rows = tsv_for_each_row(SUITE "PIL_RGB.tsv", 0, check_pil_row);
     CHECKF(rows == 161 && pil_rows == 161, "%d rows, %d loaded", rows, pil_rows);
     CHECKF(pil_windowed == 17, "%d windowed", pil_windowed);
 }

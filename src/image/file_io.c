@@ -10,23 +10,23 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/file_map.h"
 
 ct_status ct_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len,
                        ct_error *err) {
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer (fstat then refuses it). */
-    int fd = open(path, O_RDONLY | O_NONBLOCK);
-    if (fd < 0) return ct_fail(err, CT_E_IO, "cannot open %s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return ct_fail(err, CT_E_IO, "%s is not a regular file", path);
+    int fd;
+    uint64_t bytes;
+    ct_status st = ct_open_regular(path, &fd, &bytes, err);
+    if (st != CT_OK) {
+        ct_error_prefix(err, path);
+        return st;
     }
-    if ((uint64_t)sb.st_size > max_bytes) {
+    if (bytes > max_bytes) {
         close(fd);
-        return ct_fail(err, CT_E_LIMIT, "%s has %lld bytes, over the limit of %zu", path,
-                       (long long)sb.st_size, max_bytes);
+        return ct_fail(err, CT_E_LIMIT, "%s has %llu bytes, over the limit of %zu", path,
+                       (unsigned long long)bytes, max_bytes);
     }
-    size_t size = (size_t)sb.st_size, got = 0;
+    size_t size = (size_t)bytes, got = 0;
     uint8_t *buf = malloc(size ? size : 1);
     if (!buf) {
         close(fd);

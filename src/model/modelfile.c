@@ -3,18 +3,16 @@
 #define _DEFAULT_SOURCE
 #include "model/modelfile.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "model/arch.h"
 #include "util/crc32.h"
 #include "util/error.h"
+#include "util/file_map.h"
 
 #define HEADER_CRC_BYTES 76u   /* the header CRC covers bytes [0, 76) */
 /* The largest model file read. Full-size models are 16-100 MB (ResNet50 about
@@ -214,34 +212,26 @@ ct_status ct_modelfile_check_config(const ctm_config *c, ct_error *err) {
 /* ---- open / close ------------------------------------------------------- */
 
 static ct_status map_file(ct_modelfile *mf, const char *path, ct_error *err) {
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer (fstat then refuses it). */
-    int fd = open(path, O_RDONLY | O_NONBLOCK);
-    if (fd < 0) return ct_fail(err, CT_E_IO, "cannot open the file (%s)", strerror(errno));
-    struct stat sb;
-    ct_status st = CT_OK;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
-        st = ct_fail(err, CT_E_IO, "not a regular file");
-    else if ((uint64_t)sb.st_size < CTM_HEADER_SIZE)
-        st = ct_fail(err, CT_E_FORMAT, "file too small to be a ctinfer model (%lld bytes)",
-                     (long long)sb.st_size);
-    else if ((uint64_t)sb.st_size > CT_MODEL_MAX_BYTES || (uint64_t)sb.st_size > SIZE_MAX)
-        st = ct_fail(err, CT_E_LIMIT, "the file has %lld bytes, over the limit of %llu for a model",
-                     (long long)sb.st_size, (unsigned long long)CT_MODEL_MAX_BYTES);
-    if (st == CT_OK) {
-        mf->size = (size_t)sb.st_size;
-        /* The whole file is read at once (checksum, then weights): populate
-         * the mapping in one go rather than page fault by page fault. */
-        int flags = MAP_PRIVATE;
-#ifdef MAP_POPULATE
-        flags |= MAP_POPULATE;
-#endif
-        void *map = mmap(NULL, mf->size, PROT_READ, flags, fd, 0);
-        if (map == MAP_FAILED)
-            st = ct_fail(err, CT_E_IO, "cannot map the file");
-        else
-            mf->map = map;
+    int fd;
+    uint64_t size;
+    ct_status st = ct_open_regular(path, &fd, &size, err);
+    if (st != CT_OK) return st;
+    if (size < CTM_HEADER_SIZE)
+        st = ct_fail(err, CT_E_FORMAT, "file too small to be a ctinfer model (%llu bytes)",
+                     (unsigned long long)size);
+    else if (size > CT_MODEL_MAX_BYTES || size > SIZE_MAX)
+        st = ct_fail(err, CT_E_LIMIT, "the file has %llu bytes, over the limit of %llu for a model",
+                     (unsigned long long)size, (unsigned long long)CT_MODEL_MAX_BYTES);
+    if (st != CT_OK) {
+        close(fd);
+        return st;
     }
-    close(fd);
+    mf->size = (size_t)size;
+    /* The whole file is read at once (checksum, then weights): populate the
+     * mapping in one go rather than page fault by page fault. */
+    void *map;
+    st = ct_map_fd(fd, mf->size, 1, &map, err);
+    if (st == CT_OK) mf->map = map;
     return st;
 }
 

@@ -134,3 +134,11 @@ int cli_dir_has(const char *dir, const char *part) {
     closedir(d);
     return found;
 }
+
+const char *cli_scratch_path(const char *scratch_dir, const char *name) {
+    static char bufs[64][1024];
+    static int next;
+    char *b = bufs[next++ % 64];
+    snprintf(b, sizeof bufs[0], "%s/%s", scratch_dir, name);
+    return b;
+}

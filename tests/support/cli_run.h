@@ -25,6 +25,18 @@ pid_t cli_spawn(const char *const *argv, const char *stdout_path, const char *st
 /* Waits for pid; exit code or 128 + signal; -1 on error. */
 int cli_wait(pid_t pid);
 
+/* Runs the programs' argv (a list of strings) in the test's `scratch`
+ * directory into the cli_result r, failing the test (test.h's CHECK) when it
+ * cannot be started. */
+#define CLI(r, ...)                                                    \
+    do {                                                               \
+        const char *argv_[] = {__VA_ARGS__, NULL};                     \
+        CHECK(cli_run(scratch, argv_, &(r)) == 0);                     \
+    } while (0)
+
+/* scratch_dir/name in one of 64 rotating static buffers, for short-lived uses. */
+const char *cli_scratch_path(const char *scratch_dir, const char *name);
+
 /* A new scratch directory under /tmp (free() the name) and its removal. */
 char *cli_make_scratch(void);
 void cli_remove_tree(const char *dir);

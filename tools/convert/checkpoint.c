@@ -1,15 +1,14 @@
 /* Interpretation of a checkpoint's object tree (see checkpoint.h). */
 #include "checkpoint.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include "util/file_map.h"
 
 /* Where the state_dict sits, tried in order. */
 static const struct {
@@ -129,27 +128,20 @@ ct_status ct_checkpoint_open_memory(ct_checkpoint *ck, const uint8_t *data, size
 }
 
 static ct_status map_file(const char *path, void **map, size_t *size, ct_error *err) {
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer (fstat then refuses it). */
-    int fd = open(path, O_RDONLY | O_NONBLOCK);
-    if (fd < 0) return ct_fail(err, CT_E_IO, "cannot open the file (%s)", strerror(errno));
-    struct stat sb;
-    ct_status st = CT_OK;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
-        st = ct_fail(err, CT_E_IO, "not a regular file");
-    else if (sb.st_size == 0)
+    int fd;
+    uint64_t bytes;
+    ct_status st = ct_open_regular(path, &fd, &bytes, err);
+    if (st != CT_OK) return st;
+    if (bytes == 0)
         st = ct_fail(err, CT_E_FORMAT, "the file is empty");
-    else if ((uint64_t)sb.st_size > SIZE_MAX)
+    else if (bytes > SIZE_MAX)
         st = ct_fail(err, CT_E_LIMIT, "the file is too large to map");
-    if (st == CT_OK) {
-        *size = (size_t)sb.st_size;
-        *map = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (*map == MAP_FAILED) {
-            *map = NULL;
-            st = ct_fail(err, CT_E_IO, "cannot map the file");
-        }
+    if (st != CT_OK) {
+        close(fd);
+        return st;
     }
-    close(fd);
-    return st;
+    *size = (size_t)bytes;
+    return ct_map_fd(fd, *size, 0, map, err);
 }
 
 ct_status ct_checkpoint_open_file(ct_checkpoint *ck, const char *path, ct_error *err) {
