@@ -39,7 +39,7 @@ static void convert(const uint8_t *data, size_t size) {
         ctm_config cfg;
         ct_convert_notes notes = {0};
         st = ct_infer_config(&ck, &opt, &cfg, &notes, &err);
-        if (st == CT_OK) st = ct_writer_write(&ck, &cfg, out, &err);
+        if (st == CT_OK) st = ct_writer_write(&ck, &cfg, CTM_DTYPE_F32, out, &err);
         ct_checkpoint_close(&ck);
     }
     if (st == CT_OK) check_written(out);

@@ -2,18 +2,21 @@
  * each converts in-process, the inferred config matches, every tensor of the
  * written file equals the dump bit for bit, and a second conversion gives the
  * same bytes. Also the checkpoint features each fixture is meant to exercise,
- * and the command-line overrides. */
+ * the command-line overrides, and float16 weights (--half). */
+#define _GNU_SOURCE   /* memmem */
 #include "test.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "../tools/convert/checkpoint.h"
 #include "../tools/convert/infer.h"
 #include "../tools/convert/writer.h"
 #include "model/modelfile.h"
+#include "util/half.h"
 #include "support/convert_support.h"
 
 static const char *const FIXTURES[] = {
@@ -99,7 +102,7 @@ static void convert_and_compare(const char *fixture) {
         CHECKF(st == CT_OK, "%s: %s", fixture, err.message);
         if (st == CT_OK) {
             if (pass == 0) check_config(fixture, &cfg, &e, &notes);
-            st = ct_writer_write(&ck, &cfg, pass ? out2 : out1, &err);
+            st = ct_writer_write(&ck, &cfg, CTM_DTYPE_F32, pass ? out2 : out1, &err);
             CHECKF(st == CT_OK, "%s: %s", fixture, err.message);
         }
         ct_checkpoint_close(&ck);
@@ -281,6 +284,93 @@ static int lines(const char *s) {
     return n;
 }
 
+/* ---- float16 weights (ctconvert --half) ---------------------------------- */
+
+/* Converts fixture into path with float16 weights; 1 on success. */
+static int convert_half(const char *fixture, const char *path, ct_error *err) {
+    ct_checkpoint ck;
+    ct_convert_options opt;
+    ct_convert_options_init(&opt);
+    ctm_config cfg;
+    if (!open_fixture(fixture, &ck)) return 0;
+    ct_status st = ct_infer_config(&ck, &opt, &cfg, NULL, err);
+    if (st == CT_OK) st = ct_writer_write(&ck, &cfg, CTM_DTYPE_F16, path, err);
+    ct_checkpoint_close(&ck);
+    return st == CT_OK;
+}
+
+/* Every weight of rank >= 2 is the float16 nearest to the dump's float32
+ * value; every other tensor is float32 and unchanged; the file loads. */
+static void test_half_weights(void) {
+    const char *out = convert_scratch_path(0, "half.bin");
+    for (size_t f = 0; f < NUM_FIXTURES; f++) {
+        convert_expect e;
+        ct_error err = {0};
+        CHECKF(convert_expect_load(FIXTURES[f], &e), "%s.expect unreadable", FIXTURES[f]);
+        CHECKF(convert_half(FIXTURES[f], out, &err), "%s: %s", FIXTURES[f], err.message);
+        ct_modelfile *mf;
+        if (ct_modelfile_open(out, &mf, &err) != CT_OK) {
+            CHECKF(0, "%s: %s", FIXTURES[f], err.message);
+            convert_expect_free(&e);
+            continue;
+        }
+        size_t wrong = 0, halves = 0;
+        for (size_t i = 0; i < e.num_tensors && i < ct_modelfile_count(mf); i++) {
+            const ctm_tensor_entry *t = ct_modelfile_entry(mf, i);
+            const convert_expect_tensor *x = &e.tensors[i];
+            const uint8_t *data = ct_modelfile_data(mf, t);
+            if (x->rank < 2) {
+                wrong += t->dtype != CTM_DTYPE_F32 || t->nbytes != x->nbytes || memcmp(data, x->bytes, x->nbytes);
+                continue;
+            }
+            halves++;
+            wrong += t->dtype != CTM_DTYPE_F16 || t->nbytes != x->nbytes / 2;
+            for (size_t k = 0; k < x->nbytes / 4 && t->nbytes == x->nbytes / 2; k++) {
+                float v;
+                uint16_t h;
+                memcpy(&v, x->bytes + 4 * k, 4);
+                memcpy(&h, data + 2 * k, 2);
+                wrong += h != ct_float_to_half1(v);
+            }
+        }
+        CHECKF(wrong == 0 && halves > 0, "%s: %zu wrong (%zu float16 tensors)", FIXTURES[f], wrong, halves);
+        ct_modelfile_close(mf);
+        ct_model *model;
+        CHECKF(ct_model_load(out, &model, &err) == CT_OK, "%s: %s", FIXTURES[f], err.message);
+        if (model) ct_model_free(model);
+        convert_expect_free(&e);
+    }
+}
+
+/* A weight beyond float16's range is refused by name, and nothing is written. */
+static void test_half_out_of_range(void) {
+    convert_expect e;
+    CHECK(convert_expect_load("seg_r18_t1_legacy_cuda", &e));
+    size_t size;
+    uint8_t *data = convert_read_file(pth_path("seg_r18_t1_legacy_cuda"), &size);
+    const convert_expect_tensor *conv1 = &e.tensors[0];   /* backbone.body.conv1.weight */
+    uint8_t *at = data ? memmem(data, size, conv1->bytes, 16) : NULL;   /* its first 4 values */
+    CHECK(at != NULL && !strcmp(conv1->name, "backbone.body.conv1.weight"));
+    if (at) {
+        const float big = 70000.0f;
+        memcpy(at + 8, &big, 4);   /* element 2 */
+        const char *pth = convert_scratch_path(1, "big.pth"), *out = convert_scratch_path(0, "big.bin");
+        FILE *f = fopen(pth, "wb");
+        CHECK(f && fwrite(data, 1, size, f) == size && fclose(f) == 0);
+        static char text[4096];
+        char args[1024];
+        snprintf(args, sizeof args, "--half %s %s", pth, out);
+        CHECKF(run_cli(args, text, sizeof text) == 1 &&
+               strstr(text, "tensor backbone.body.conv1.weight element 2 (70000) is beyond float16's range"),
+               "%s", text);
+        CHECK(access(out, F_OK) != 0);
+        snprintf(args, sizeof args, "%s %s", pth, out);   /* float32 keeps it */
+        CHECKF(run_cli(args, text, sizeof text) == 0, "%s", text);
+    }
+    free(data);
+    convert_expect_free(&e);
+}
+
 static void test_cli(void) {
     static char out[65536];
     char args[1024];
@@ -322,5 +412,7 @@ int main(void) {
     RUN(test_overrides);
     RUN(test_memory_matches_file);
     RUN(test_cli);
+    RUN(test_half_weights);
+    RUN(test_half_out_of_range);
     return TEST_SUMMARY();
 }

@@ -426,7 +426,7 @@ static uint8_t *valid_model(size_t *size) {
     ct_error err;
     if (ct_checkpoint_open_file(&ck, LEGACY_FIXTURE, &err) != CT_OK) return NULL;
     ct_status st = ct_infer_config(&ck, &opt, &cfg, NULL, &err);
-    if (st == CT_OK) st = ct_writer_write(&ck, &cfg, path, &err);
+    if (st == CT_OK) st = ct_writer_write(&ck, &cfg, CTM_DTYPE_F32, path, &err);
     ct_checkpoint_close(&ck);
     return st == CT_OK ? convert_read_file(path, size) : NULL;
 }

@@ -164,7 +164,7 @@ void convert_expect_free(convert_expect *e) {
 static ct_status read_all(ct_checkpoint *ck, const ctm_config *cfg, ct_error *err) {
     ctm_tensor_entry *entries;
     size_t *source, n;
-    ct_status st = ct_writer_entries(ck, cfg, &entries, &source, &n, err);
+    ct_status st = ct_writer_entries(ck, cfg, CTM_DTYPE_F32, &entries, &source, &n, err);
     for (size_t i = 0; i < n && st == CT_OK; i++) {
         float *buf = malloc(entries[i].nbytes ? (size_t)entries[i].nbytes : 1);
         st = buf ? ct_checkpoint_read(ck, source[i], buf, err) : ct_fail(err, CT_E_NOMEM, "oom");

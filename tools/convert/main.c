@@ -33,6 +33,9 @@ static const char HELP[] =
     "                           count, anchors); writes nothing\n"
     "  --verify MODEL.bin       validate a model file (checksums, tensors, config,\n"
     "                           finite weights)\n"
+    "  --half                   store convolution and linear weights as float16\n"
+    "                           (half the file; rounded to nearest, relative error\n"
+    "                           <= 2^-11; biases and BatchNorm stay float32)\n"
     "  --task T                 segmentation | classification (default: inferred)\n"
     "  --score-thresh X         keep detections with score > X (0.05 / -0.01)\n"
     "  --nms-thresh X           box NMS IoU threshold (0.5 / 0.75)\n"
@@ -50,6 +53,7 @@ static const char HELP[] =
 typedef struct {
     const char *input, *output;
     int info, verify;
+    ct_weight_dtype weights;   /* CTM_DTYPE_F32, or CTM_DTYPE_F16 with --half */
     ct_convert_options opt;
 } cli;
 
@@ -163,6 +167,7 @@ static int parse_args(cli *c, int argc, char **argv) {
         if (!strcmp(name, "version") && !value) { printf("ctconvert %s\n", CTINFER_VERSION); return 0; }
         if (!strcmp(name, "info") && !value) { c->info = 1; continue; }
         if (!strcmp(name, "verify") && !value) { c->verify = 1; continue; }
+        if (!strcmp(name, "half") && !value) { c->weights = CTM_DTYPE_F16; continue; }
         if (!takes_value(name)) return usage_error("unknown option %s", a);
         if (!value && (value = (i + 1 < argc ? argv[++i] : NULL)) == NULL)
             return usage_error("option %s needs a value", a);
@@ -254,7 +259,7 @@ static int checkpoint_info(const cli *c) {
     ctm_tensor_entry *entries = NULL;
     size_t *source = NULL, n = 0;
     ct_status st = ct_infer_config(&ck, &c->opt, &cfg, &notes, &err);
-    if (st == CT_OK) st = ct_writer_entries(&ck, &cfg, &entries, &source, &n, &err);
+    if (st == CT_OK) st = ct_writer_entries(&ck, &cfg, c->weights, &entries, &source, &n, &err);
     if (st == CT_OK) {
         print_notes(&notes, stdout, "");
         ct_summary_print(stdout, &cfg, entries, n);
@@ -277,7 +282,7 @@ static int convert(const cli *c) {
     ct_status st = ct_infer_config(&ck, &c->opt, &cfg, &notes, &err);
     if (st == CT_OK) {
         print_notes(&notes, stderr, "ctconvert: ");
-        st = ct_writer_write(&ck, &cfg, c->output, &err);
+        st = ct_writer_write(&ck, &cfg, c->weights, c->output, &err);
     }
     if (st != CT_OK && st != CT_E_IO) ct_error_prefix(&err, c->input);
     size_t tensors = ck.num_tensors;
@@ -289,6 +294,7 @@ static int convert(const cli *c) {
 
 int main(int argc, char **argv) {
     cli c = {0};
+    c.weights = CTM_DTYPE_F32;
     ct_convert_options_init(&c.opt);
     int status = parse_args(&c, argc, argv);
     if (status >= 0) return status;

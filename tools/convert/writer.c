@@ -11,7 +11,9 @@
 
 #include "infer.h"
 #include "model/finite.h"
+#include "model/modelfile.h"
 #include "util/crc32.h"
+#include "util/half.h"
 
 #define HEADER_CRC_BYTES 76u
 
@@ -23,7 +25,7 @@ static uint64_t data_offset(size_t count) {
     return align_up(table_offset() + count * sizeof(ctm_tensor_entry), CTM_ALIGN);
 }
 
-ct_status ct_writer_entries(const ct_checkpoint *ck, const ctm_config *cfg,
+ct_status ct_writer_entries(const ct_checkpoint *ck, const ctm_config *cfg, ct_weight_dtype weights,
                             ctm_tensor_entry **entries, size_t **source, size_t *count,
                             ct_error *err) {
     *entries = NULL;
@@ -42,10 +44,10 @@ ct_status ct_writer_entries(const ct_checkpoint *ck, const ctm_config *cfg,
     for (size_t i = 0; i < n && st == CT_OK; i++) {
         const ct_ckpt_tensor *t = &ck->tensors[order[i]];
         memcpy(e[i].name, t->name, CTM_NAME_LEN);
-        e[i].dtype = CTM_DTYPE_F32;
+        e[i].dtype = weights == CTM_DTYPE_F16 && t->view.rank >= 2 ? CTM_DTYPE_F16 : CTM_DTYPE_F32;
         e[i].rank = t->view.rank;
         memcpy(e[i].dims, t->view.dims, sizeof e[i].dims);
-        e[i].nbytes = t->view.numel * sizeof(float);
+        e[i].nbytes = t->view.numel * (e[i].dtype == CTM_DTYPE_F16 ? sizeof(uint16_t) : sizeof(float));
         e[i].offset = at;
         at = align_up(at + e[i].nbytes, CTM_ALIGN);
     }
@@ -83,10 +85,11 @@ static int pad_to(sink *s, uint64_t target) {
     return 1;
 }
 
+/* Bytes of the largest tensor as float32. */
 static size_t largest(const ctm_tensor_entry *e, size_t n) {
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (e[i].nbytes > m) m = (size_t)e[i].nbytes;
+        if (ct_modelfile_numel(&e[i]) * sizeof(float) > m) m = ct_modelfile_numel(&e[i]) * sizeof(float);
     return m;
 }
 
@@ -96,9 +99,23 @@ static ct_status write_failed(ct_error *err) {
 
 /* A checkpoint with NaN or infinite weights is broken: refuse to carry it over. */
 static ct_status check_finite(const ctm_tensor_entry *e, const float *v /* [numel] */, ct_error *err) {
-    size_t n = (size_t)e->nbytes / sizeof *v, i = ct_first_nonfinite_f32(v, n);
+    size_t n = ct_modelfile_numel(e), i = ct_first_nonfinite_f32(v, n);
     if (i == n) return CT_OK;
     return ct_fail(err, CT_E_FORMAT, "tensor %s holds NaN/Inf (element %zu)", e->name, i);
+}
+
+/* v[0, n) rounded to float16 in place (the first 2n bytes); fails naming the
+ * first value beyond float16's range. */
+static ct_status narrow_to_half(const ctm_tensor_entry *e, float *v /* [numel] */, ct_error *err) {
+    uint16_t *h = (uint16_t *)(void *)v;
+    for (size_t i = 0, n = ct_modelfile_numel(e); i < n; i++) {
+        float x = v[i];
+        h[i] = ct_float_to_half1(x);   /* h[i] overlaps only v[i/2], already read */
+        if ((h[i] & 0x7C00u) == 0x7C00u)
+            return ct_fail(err, CT_E_FORMAT, "tensor %s element %zu (%g) is beyond float16's range; "
+                           "convert without --half", e->name, i, (double)x);
+    }
+    return CT_OK;
 }
 
 /* Config, table and data after a zero header placeholder. */
@@ -116,6 +133,7 @@ static ct_status write_body(ct_checkpoint *ck, const ctm_config *cfg, const ctm_
     for (size_t i = 0; i < n && st == CT_OK; i++) {
         st = ct_checkpoint_read(ck, source[i], buf, err);
         if (st == CT_OK) st = check_finite(&e[i], buf, err);
+        if (st == CT_OK && e[i].dtype == CTM_DTYPE_F16) st = narrow_to_half(&e[i], buf, err);
         if (st == CT_OK && (!pad_to(s, e[i].offset) || !put(s, buf, (size_t)e[i].nbytes)))
             st = write_failed(err);
     }
@@ -158,10 +176,11 @@ static ct_status write_file(ct_checkpoint *ck, const ctm_config *cfg, const ctm_
     return st;
 }
 
-ct_status ct_writer_write(ct_checkpoint *ck, const ctm_config *cfg, const char *path, ct_error *err) {
+ct_status ct_writer_write(ct_checkpoint *ck, const ctm_config *cfg, ct_weight_dtype weights,
+                          const char *path, ct_error *err) {
     ctm_tensor_entry *e;
     size_t *source, n;
-    ct_status st = ct_writer_entries(ck, cfg, &e, &source, &n, err);
+    ct_status st = ct_writer_entries(ck, cfg, weights, &e, &source, &n, err);
     if (st != CT_OK) return st;
     char tmp[4096];
     struct stat sb;
