@@ -1,5 +1,6 @@
 /* Golden tests: every fixture model under tests/fixtures/golden/ is converted
- * from its PyTorch checkpoint, run on its input image, and each traced stage
+ * from its PyTorch checkpoint (or, for the demo_* cases, is the bundled demo
+ * model its model.txt names), run on its input image, and each traced stage
  * is compared with the stage PyTorch's reference wrote (tools/reference/
  * make_goldens.py). Tolerances (issues 3 and 4):
  *   features, RPN and head outputs: max|a-b| <= 1e-4 * max|golden|
@@ -215,10 +216,12 @@ static void test_golden_variants(void) {
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) && n < 64) {
-        char path[400];
-        snprintf(path, sizeof path, "tests/fixtures/golden/%s/model.pth", e->d_name);
+        char pth[400], txt[400];
+        snprintf(pth, sizeof pth, "tests/fixtures/golden/%s/model.pth", e->d_name);
+        snprintf(txt, sizeof txt, "tests/fixtures/golden/%s/model.txt", e->d_name);
         struct stat st;
-        if (e->d_name[0] != '.' && stat(path, &st) == 0) snprintf(names[n++], sizeof names[0], "%s", e->d_name);
+        if (e->d_name[0] != '.' && (stat(pth, &st) == 0 || stat(txt, &st) == 0))
+            snprintf(names[n++], sizeof names[0], "%s", e->d_name);
     }
     closedir(d);
     qsort(names, (size_t)n, sizeof names[0], (int (*)(const void *, const void *))strcmp);

@@ -15,9 +15,23 @@ static const char *bin_dir(void) {
     return b && *b ? b : "build";
 }
 
+/* The model file named by dir/model.txt (a repository path), if there is one. */
+static int model_named(const char *dir, char *path, size_t size) {
+    char txt[512];
+    snprintf(txt, sizeof txt, "%s/model.txt", dir);
+    FILE *f = fopen(txt, "r");
+    if (!f) return 0;
+    int ok = fgets(path, (int)size, f) != NULL;
+    fclose(f);
+    path[strcspn(path, "\n")] = '\0';
+    return ok && path[0];
+}
+
 ct_status golden_load_model(const char *dir, ct_model **model, ct_error *err) {
+    char bin[512];
+    if (model_named(dir, bin, sizeof bin)) return ct_model_load(bin, model, err);
     const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
-    char out_dir[256], bin[512], cmd[1400];
+    char out_dir[256], cmd[1400];
     snprintf(out_dir, sizeof out_dir, "%s/fixtures", bin_dir());
     mkdir(out_dir, 0755);
     snprintf(bin, sizeof bin, "%s/%s.bin", out_dir, name);

@@ -13,7 +13,8 @@ typedef struct {
 } golden_image;
 
 /* Converts dir/model.pth with the built ctconvert ($CT_BIN/ctconvert) into
- * $CT_BIN/fixtures/<name>.bin and loads it. */
+ * $CT_BIN/fixtures/<name>.bin and loads it; or, when dir/model.txt names a
+ * model file instead (the bundled demo models), loads that. */
 ct_status golden_load_model(const char *dir, ct_model **model, ct_error *err);
 ct_status golden_load_image(const char *dir, golden_image *img, ct_error *err);
 void golden_image_free(golden_image *img);
