@@ -45,30 +45,48 @@ static void transform_kernels(const ct_vec4 g[9], ct_vec4 u[XI]) {
     }
 }
 
+/* The transform of kernels o0..o0+3 (rows past cout zero) of input channel
+ * c, BatchNorm scale applied: u[xi], lane i for output channel o0+i. */
+static void transform_column(int cin, int cout, const float *weight, const float *scale, int o0, int c,
+                             ct_vec4 u[XI]) {
+    ct_vec4 g[9];
+    int rows = cout - o0 < CT_GEMM_MR ? cout - o0 : CT_GEMM_MR;
+    for (int i = 0; i < CT_GEMM_MR; i++) {   /* taps 0-3, 4-7 of kernel i, transposed below */
+        const float *k = weight + ((size_t)(o0 + i) * cin + c) * 9;
+        g[i] = i < rows ? ct_load4(k) : (ct_vec4){0};
+        g[4 + i] = i < rows ? ct_load4(k + 4) : (ct_vec4){0};
+        g[8][i] = i < rows ? k[8] : 0.0f;
+    }
+    ct_transpose4(g);
+    ct_transpose4(g + 4);
+    if (scale) {
+        ct_vec4 sc = {0};
+        for (int i = 0; i < rows; i++) sc[i] = scale[o0 + i];
+        for (int e = 0; e < 9; e++) g[e] *= sc;
+    }
+    transform_kernels(g, u);
+}
+
 /* Output channels o0..o0+3 share one packed column, so each (o0, c) is one
- * vector transform written straight into the 16 packed matrices. */
+ * vector transform. The 16 packed matrices lie a power of two apart in
+ * most layers, so writing them column by column would evict each other's
+ * half-written lines: the columns of C_CHUNK input channels are gathered
+ * first and each matrix then gets one contiguous run. */
 void ct_winograd_pack_weight(int cin, int cout, const float *weight, const float *scale, float *dst) {
+    enum { C_CHUNK = 16 };
     size_t per_xi = u_floats(cin, cout);
     for (int o0 = 0; o0 < cout; o0 += CT_GEMM_MR)
-        for (int c = 0; c < cin; c++) {
-            ct_vec4 g[9], u[XI];
-            int rows = cout - o0 < CT_GEMM_MR ? cout - o0 : CT_GEMM_MR;
-            for (int i = 0; i < CT_GEMM_MR; i++) {   /* taps 0-3, 4-7 of kernel i, transposed below; rows past cout: 0 */
-                const float *k = weight + ((size_t)(o0 + i) * cin + c) * 9;
-                g[i] = i < rows ? ct_load4(k) : (ct_vec4){0};
-                g[4 + i] = i < rows ? ct_load4(k + 4) : (ct_vec4){0};
-                g[8][i] = i < rows ? k[8] : 0.0f;
-            }
-            ct_transpose4(g);
-            ct_transpose4(g + 4);
-            if (scale) {
-                ct_vec4 sc = {0};
-                for (int i = 0; i < rows; i++) sc[i] = scale[o0 + i];
-                for (int e = 0; e < 9; e++) g[e] *= sc;
-            }
-            transform_kernels(g, u);
-            size_t at = ct_gemm_packed_a_offset(cout, cin, o0, c);
-            for (int xi = 0; xi < XI; xi++) ct_store4(dst + xi * per_xi + at, u[xi]);
+        for (int c0 = 0; c0 < cin; c0 += C_CHUNK) {
+            int n = cin - c0 < C_CHUNK ? cin - c0 : C_CHUNK;
+            ct_vec4 u[C_CHUNK][XI];   /* [channel][xi] */
+            for (int j = 0; j < n; j++) transform_column(cin, cout, weight, scale, o0, c0 + j, u[j]);
+            size_t at = ct_gemm_packed_a_offset(cout, cin, o0, c0);
+            int run = ct_gemm_packed_a_offset(cout, cin, o0, c0 + n - 1) == at + (size_t)(n - 1) * CT_GEMM_MR;
+            for (int xi = 0; xi < XI; xi++)
+                for (int j = 0; j < n; j++)
+                    ct_store4(dst + xi * per_xi + (run ? at + (size_t)j * CT_GEMM_MR
+                                                       : ct_gemm_packed_a_offset(cout, cin, o0, c0 + j)),
+                              u[j][xi]);
         }
 }
 

@@ -1,6 +1,7 @@
 /* Non-finite weight detection (see finite.h). A value is NaN or infinite
- * exactly when all its exponent bits are set; blocks are scanned branch-free
- * (which compilers vectorize) and only a block that has one is searched. */
+ * exactly when all its exponent bits are set; whole blocks are scanned
+ * branch-free (vectorized) and only a block that has one, or the short last
+ * block, is searched value by value. */
 #include "model/finite.h"
 
 
@@ -18,13 +19,25 @@ static uint32_t f16_flag(uint16_t bits) { return (uint32_t)(bits & F16_EXPONENT)
 static int f32_bad(uint32_t bits) { return (f32_flag(bits) >> 31) != 0; }
 static int f16_bad(uint16_t bits) { return (f16_flag(bits) >> 15) != 0; }
 
+/* The OR of the flags of one whole block: a fixed trip count, which the
+ * compiler vectorizes even at -O2. */
+static uint32_t f32_block_flags(const uint32_t *bits) {
+    uint32_t any = 0;
+    for (int i = 0; i < BLOCK; i++) any |= f32_flag(bits[i]);
+    return any;
+}
+
+static uint32_t f16_block_flags(const uint16_t *bits) {
+    uint32_t any = 0;
+    for (int i = 0; i < BLOCK; i++) any |= f16_flag(bits[i]);
+    return any;
+}
+
 size_t ct_first_nonfinite_f32(const float *v, size_t n) {
     const uint32_t *bits = (const void *)v;
     for (size_t start = 0; start < n; start += BLOCK) {
         size_t end = n - start < BLOCK ? n : start + BLOCK;
-        uint32_t any = 0;
-        for (size_t i = start; i < end; i++) any |= f32_flag(bits[i]);
-        if (!(any >> 31)) continue;
+        if (end - start == BLOCK && !(f32_block_flags(bits + start) >> 31)) continue;
         for (size_t i = start; i < end; i++)
             if (f32_bad(bits[i])) return i;
     }
@@ -34,9 +47,7 @@ size_t ct_first_nonfinite_f32(const float *v, size_t n) {
 size_t ct_first_nonfinite_f16(const uint16_t *v, size_t n) {
     for (size_t start = 0; start < n; start += BLOCK) {
         size_t end = n - start < BLOCK ? n : start + BLOCK;
-        uint32_t any = 0;
-        for (size_t i = start; i < end; i++) any |= f16_flag(v[i]);
-        if (!((any >> 15) & 1)) continue;
+        if (end - start == BLOCK && !((f16_block_flags(v + start) >> 15) & 1)) continue;
         for (size_t i = start; i < end; i++)
             if (f16_bad(v[i])) return i;
     }
