@@ -24,7 +24,7 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 LIB       := $(B)/libctinfer.a
 BINS      := $(B)/ctinfer $(B)/ctconvert $(B)/bench
 
-.PHONY: all test asan clean install fuzz fuzz-targets fuzz-smoke fuzz-if-available tsan tsan-run
+.PHONY: all test asan clean install fuzz fuzz-targets fuzz-smoke fuzz-if-available tsan tsan-run cross-test
 .SECONDARY:
 # The default build also places copies at the documented paths:
 # ./ctinfer, ./ctconvert, ./tools/bench and ./libctinfer.a.
@@ -108,6 +108,16 @@ tsan:
 tsan-run: all $(TSAN_TESTS:%=$(B)/tests/%)
 	@TSAN_OPTIONS=halt_on_error=1 CT_BIN=$(B) tests/run.sh $(TSAN_TESTS:%=$(B)/tests/%)
 
+# The library and the tests cross-built for AArch64 (the NEON kernel) and
+# run under qemu-user; needs Debian's gcc-aarch64-linux-gnu and qemu-user.
+# The programs the tests start (ctinfer, ctconvert) are the native build's.
+CROSS_CC  ?= aarch64-linux-gnu-gcc
+CROSS_RUN ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
+CROSS_TESTS := $(TEST_SRC:tests/%.c=build-cross/tests/%)
+cross-test: all
+	$(MAKE) B=build-cross CC=$(CROSS_CC) $(CROSS_TESTS)
+	@CT_BIN=build CT_RUNNER="$(CROSS_RUN)" tests/run.sh $(CROSS_TESTS)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
 	install -m 755 ctinfer ctconvert $(DESTDIR)$(PREFIX)/bin/
@@ -115,6 +125,6 @@ install: all
 	install -m 644 include/ctinfer.h $(DESTDIR)$(PREFIX)/include/
 
 clean:
-	rm -rf build build-asan build-fuzz build-tsan libctinfer.a ctinfer ctconvert tools/bench
+	rm -rf build build-asan build-fuzz build-tsan build-cross libctinfer.a ctinfer ctconvert tools/bench
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,5 +1,6 @@
 /* Picks the GEMM micro-kernel once per process from the CPU's features
- * (cpuid, and xgetbv for the OS's register-state support). */
+ * (x86: cpuid, and xgetbv for the OS's register-state support; AArch64:
+ * NEON is always there). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,9 @@ static int x86_has_avx2_fma(void) {
     return (b >> 5) & 1;                                   /* AVX2 */
 }
 #endif
+#if defined(__aarch64__)
+static const ct_gemm_kernel NEON = {"neon", ct_ukernel_neon};
+#endif
 
 static const ct_gemm_kernel *available[2];
 static int num_available;
@@ -44,6 +48,9 @@ static void detect(void) {
     available[num_available++] = &PORTABLE;
 #ifdef CT_X86
     if (x86_has_avx2_fma()) available[num_available++] = &AVX2;
+#endif
+#if defined(__aarch64__)
+    available[num_available++] = &NEON;
 #endif
     best = available[num_available - 1];
     const char *want = getenv("CT_GEMM_KERNEL");

@@ -49,9 +49,12 @@ void ct_ukernel_portable(int kc, const float *a, const float *b, float *c, ptrdi
  * not shipped. AVX2 FMAs reach the same FP32 peak on Zen 4.) */
 void ct_ukernel_avx2(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
                      int accumulate, const ct_tile_epilogue *ep);
+/* NEON with fused multiply-add, AArch64 builds only (tested under qemu). */
+void ct_ukernel_neon(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
+                     int accumulate, const ct_tile_epilogue *ep);
 
 /* The best kernel this CPU runs, detected once (cpuid + xgetbv on x86).
- * The environment variable CT_GEMM_KERNEL=portable|avx2 overrides it
+ * The environment variable CT_GEMM_KERNEL=portable|avx2|neon overrides it
  * (falling back to portable when the CPU lacks the instructions). */
 const ct_gemm_kernel *ct_gemm_kernel_best(void);
 /* Every kernel this CPU can run, the portable one first; returns the count. */

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Runs every test program given as an argument, then prints the closing line
 # "N passed, N failed". A program that crashes or prints no RESULT line counts
-# as one failure.
+# as one failure. CT_RUNNER, when set, is put before each program (an
+# emulator such as qemu-aarch64 for a cross build).
 passed=0
 failed=0
 for prog in "$@"; do
     echo "== $prog"
-    out=$("$prog" 2>&1)
+    out=$($CT_RUNNER "$prog" 2>&1)
     rc=$?
     printf '%s\n' "$out" | grep -v '^RESULT '
     result=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1)

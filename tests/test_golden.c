@@ -165,7 +165,7 @@ static void on_stage(void *user, const char *stage, const float *data, int rank,
 
 static void run_variant(const char *name) {
     char dir[256];
-    snprintf(dir, sizeof dir, "tests/fixtures/golden/%s", name);
+    snprintf(dir, sizeof dir, "tests/fixtures/golden/%.200s", name);
     printf("  %s\n", name);
     static golden_run run;
     memset(&run, 0, sizeof run);

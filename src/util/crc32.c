@@ -12,7 +12,9 @@
 #endif
 
 static uint32_t crc_table[8][256];
+#ifdef CT_CRC_PCLMUL
 static int have_pclmul;
+#endif
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void crc_init(void) {
