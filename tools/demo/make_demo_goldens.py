@@ -5,13 +5,15 @@ and on the real slice, and the phantoms' ground truth.
     /usr/bin/python3 tools/demo/make_demo_goldens.py SEG.pth CLS.pth
 
 SEG.pth / CLS.pth are train.py's checkpoints; models/demo_{seg,cls}_r18_t1.bin must be their
-`ctconvert --half` conversions, so the reference runs on the same float16-rounded weights (every
+conversions `ctconvert --half --score-thresh 0.2 --nms-thresh 0.2 SEG.pth ...` and
+`ctconvert --half CLS.pth ...`, so the reference runs on the same float16-rounded weights (every
 tensor of rank >= 2 rounded as ctconvert rounds it; torch's .half() also rounds to nearest
 even). Each case directory tests/fixtures/golden/demo_<name>/ holds:
   model.txt        the repository path of the model file it runs (instead of a model.pth)
   image.png        the input; settings.txt the model's own defaults
-  *.npy            the final stages only (detections, mask logits; classifier rows and logits),
-                   so a case stays small; the stage names are make_goldens.py's
+  *.npy            the proposals, the box head's outputs and the final stages (detections and
+                   mask logits; classifier rows and logits), not the feature maps, so a case
+                   stays small; the stage names are make_goldens.py's
   truth.txt        phantoms only: `class N` and one `lesion x1 y1 x2 y2 kind` line per lesion
   truth_mask.png   phantoms only: lesion k painted with value k + 1
 Prints the margin checks of make_goldens.py for each case: a case whose decisions are too
@@ -39,8 +41,14 @@ SEG_MODEL = 'models/demo_seg_r18_t1.bin'
 CLS_MODEL = 'models/demo_cls_r18_t1.bin'
 REAL_SLICE = os.path.join(REPO, 'models', 'samples', 'ct1_lung.png')
 HELD_OUT_SEED = 3        # training uses set 1, evaluate.py set 2
-KEPT = {'segmentation': ('det_boxes', 'det_scores', 'det_labels', 'mask_logits', 'final_boxes'),
-        'classification': ('ranked_rows', 'keep_index', 'ranked_labels', 'ranked_boxes', 'logits')}
+# The settings the demo segmentation model ships with (ctconvert --score-thresh/--nms-thresh):
+# a stricter box NMS than the authors' 0.5 merges the fragments an hour of training leaves.
+DEMO_SCORE_THRESH, DEMO_NMS_THRESH = 0.2, 0.2
+HEAD = ('proposals', 'proposal_scores', 'box_class_logits', 'box_regression')
+KEPT = {'segmentation': HEAD + ('det_boxes', 'det_scores', 'det_labels', 'mask_logits',
+                                'final_boxes'),
+        'classification': HEAD + ('ranked_rows', 'keep_index', 'ranked_labels', 'ranked_boxes',
+                                  'logits')}
 
 
 def half_rounded(state_dict):
@@ -53,7 +61,8 @@ def load(path, task):
     arch = Arch(task=task)
     model = ReferenceModel(arch).eval()
     model.load_state_dict(half_rounded(torch.load(path, map_location='cpu')['model_weights']))
-    settings = Settings() if task == 'segmentation' else classifier_settings(arch)
+    settings = (Settings(box_score_thresh=DEMO_SCORE_THRESH, box_nms_thresh=DEMO_NMS_THRESH)
+                if task == 'segmentation' else classifier_settings(arch))
     return model, arch, settings
 
 

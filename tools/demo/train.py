@@ -51,7 +51,7 @@ Plan for the full run (phase 2, one hour on 2 cores), the defaults below:
 If the acceptance numbers fall short: raise --seg-lr (the trial's loss fell steadily at 3e-4),
 train longer, or raise the model file's score threshold (ctconvert --score-thresh) for precision.
 
-    nice -n 19 /usr/bin/python3 tools/demo/train.py --work /tmp/demo_train --threads 1
+    nice -n 19 /usr/bin/python3 tools/demo/train.py --work /tmp/demo_train --threads 1 --time-limit 60
 
 Writes WORK/phantoms_train (generated if absent), WORK/demo_seg_r18_t1.pth and
 WORK/demo_cls_r18_t1.pth (authors' format, legacy stream) and WORK/train_log.json.
@@ -281,6 +281,8 @@ def log_progress(log, step, elapsed, recent):
 
 def train_segmentation(args, data_dir, records, log):
     model = build_segmentation_model()
+    if args.seg_init:   # go on from an earlier run's weights (same keys: see reference_state)
+        model.load_state_dict(torch.load(args.seg_init), strict=True)
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.seg_lr, weight_decay=1e-3)
     if args.skip_empty:
@@ -446,12 +448,15 @@ def main():
     parser.add_argument('--seg-share', type=float, default=0.8)
     parser.add_argument('--log-every', type=int, default=25)
     parser.add_argument('--seg-checkpoint', help='skip stage 1: start from this state_dict (.pt)')
+    parser.add_argument('--seg-init', help='stage 1 starts from this state_dict (.pt) instead of '
+                        'a fresh initialisation: a longer training in several runs')
+    parser.add_argument('--phantoms', help='training phantoms directory (default WORK/phantoms_train)')
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     os.makedirs(args.work, exist_ok=True)
-    data_dir = os.path.join(args.work, 'phantoms_train')
+    data_dir = args.phantoms or os.path.join(args.work, 'phantoms_train')
     records = load_set(data_dir, args.train_count, TRAIN_SEED, args.jobs)
     log = [dict(stage='setup', threads=args.threads, torch=torch.__version__,
                 torchvision=torchvision.__version__, args=vars(args))]
