@@ -80,11 +80,13 @@ asan:
 
 # libFuzzer targets for every parser (clang): build-fuzz/fuzz_<name>, linked
 # with the library, the converter and the argument parser, all built with
-# -fsanitize=fuzzer-no-link,address,undefined. fuzz/README.md says how to run
+# libFuzzer's coverage instrumentation (-fsanitize-coverage=...) and ASan +
+# UBSan; only the targets link the fuzzer runtime. fuzz/README.md says how to run
 # them; `make fuzz-smoke` replays every seed corpus and fuzzes each target for
 # FUZZ_SECONDS. `make test` does the same for a second per target when clang
 # with libFuzzer is installed, and says that it skipped it otherwise.
-FUZZ_CFLAGS  := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+FUZZ_CFLAGS  := -O1 -g -fsanitize-coverage=inline-8bit-counters,indirect-calls,trace-cmp,pc-table \
+                -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
 FUZZ_NAMES   := $(patsubst fuzz/%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
 FUZZ_SUPPORT := $(filter-out fuzz/fuzz_%,$(sort $(wildcard fuzz/*.c)))
@@ -108,15 +110,10 @@ tsan:
 tsan-run: all $(TSAN_TESTS:%=$(B)/tests/%)
 	@TSAN_OPTIONS=halt_on_error=1 CT_BIN=$(B) tests/run.sh $(TSAN_TESTS:%=$(B)/tests/%)
 
-# The library and the tests cross-built for AArch64 (the NEON kernel) and
-# run under qemu-user; needs Debian's gcc-aarch64-linux-gnu and qemu-user.
-# The programs the tests start (ctinfer, ctconvert) are the native build's.
-CROSS_CC  ?= aarch64-linux-gnu-gcc
-CROSS_RUN ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
-CROSS_TESTS := $(TEST_SRC:tests/%.c=build-cross/tests/%)
+# The library and the tests cross-built for AArch64 and run under an
+# emulator (tests/cross_test.sh says what it needs).
 cross-test: all
-	$(MAKE) B=build-cross CC=$(CROSS_CC) $(CROSS_TESTS)
-	@CT_BIN=build CT_RUNNER="$(CROSS_RUN)" tests/run.sh $(CROSS_TESTS)
+	@MAKE="$(MAKE)" tests/cross_test.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

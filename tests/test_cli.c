@@ -81,9 +81,8 @@ static int read_goldens(void) {
 }
 
 static void setup(void) {
-    const char *bin = getenv("CT_BIN");
-    snprintf(ctinfer, sizeof ctinfer, "%s/ctinfer", bin && *bin ? bin : "build");
-    snprintf(ctconvert, sizeof ctconvert, "%s/ctconvert", bin && *bin ? bin : "build");
+    cli_program_path(ctinfer, sizeof ctinfer, "ctinfer");
+    cli_program_path(ctconvert, sizeof ctconvert, "ctconvert");
     scratch = cli_make_scratch();
     snprintf(seg_model, sizeof seg_model, "%s/seg.bin", scratch);
     snprintf(cls_model, sizeof cls_model, "%s/cls.bin", scratch);

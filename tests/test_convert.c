@@ -17,6 +17,7 @@
 #include "../tools/convert/writer.h"
 #include "model/modelfile.h"
 #include "util/half.h"
+#include "support/cli_run.h"
 #include "support/convert_support.h"
 
 static const char *const FIXTURES[] = {
@@ -267,9 +268,8 @@ static void test_memory_matches_file(void) {
 
 /* Runs "ctconvert ARGS" (stdout and stderr together); returns its exit status. */
 static int run_cli(const char *args, char *out, size_t size) {
-    const char *bin = getenv("CT_BIN") ? getenv("CT_BIN") : "build";
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s/ctconvert %s 2>&1", bin, args);
+    snprintf(cmd, sizeof cmd, "%s/ctconvert %s 2>&1", cli_bin_dir(), args);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     size_t n = fread(out, 1, size - 1, p);

@@ -95,9 +95,8 @@ static void write_all(const char *path, const void *data, size_t len) {
 }
 
 static void setup(void) {
-    const char *bin = getenv("CT_BIN");
-    snprintf(ctinfer, sizeof ctinfer, "%s/ctinfer", bin && *bin ? bin : "build");
-    snprintf(ctconvert, sizeof ctconvert, "%s/ctconvert", bin && *bin ? bin : "build");
+    cli_program_path(ctinfer, sizeof ctinfer, "ctinfer");
+    cli_program_path(ctconvert, sizeof ctconvert, "ctconvert");
     scratch = cli_make_scratch();
     snprintf(seg_model, sizeof seg_model, "%s/seg.bin", scratch);
     snprintf(cls_model, sizeof cls_model, "%s/cls.bin", scratch);
@@ -179,6 +178,20 @@ static void test_model_empty_truncated_magic_version(void) {
     free(model);
 }
 
+/* A copy of model with n bytes at `at` replaced by `bytes`, checksums
+ * resealed, must be refused by ctinfer with a message containing `part`. */
+static void patched_refused(const uint8_t *model, size_t len, size_t at, const void *bytes, size_t n,
+                            const char *part) {
+    uint8_t *copy = malloc(len);
+    memcpy(copy, model, len);
+    memcpy(copy + at, bytes, n);
+    convert_reseal_model(copy, len);
+    write_all(tmp("patched.bin"), copy, len);
+    infer_refused(tmp("patched.bin"), SEG "/image.png", part);
+    unlink(tmp("patched.bin"));
+    free(copy);
+}
+
 /* Header fields and table entries claiming absurd sizes, checksums sealed;
  * a file over the 4 GiB model limit. */
 static void test_model_huge_sizes(void) {
@@ -203,16 +216,10 @@ static void test_model_huge_sizes(void) {
         {h.table_offset + offsetof(ctm_tensor_entry, offset), UINT64_MAX - 63, 8, "outside the data area"},
         {h.table_offset + offsetof(ctm_tensor_entry, rank), 0xFFFFFFFFu, 4, "rank"},
     };
-    uint8_t *copy = malloc(len);
-    for (size_t k = 0; k < sizeof lies / sizeof *lies; k++) {
-        memcpy(copy, model, len);
-        memcpy(copy + lies[k].at, &lies[k].value, (size_t)lies[k].bytes);
-        convert_reseal_model(copy, len);
-        write_all(tmp("huge.bin"), copy, len);
-        infer_refused(tmp("huge.bin"), SEG "/image.png", lies[k].part);
-    }
-    free(copy);
+    for (size_t k = 0; k < sizeof lies / sizeof *lies; k++)
+        patched_refused(model, len, lies[k].at, &lies[k].value, (size_t)lies[k].bytes, lies[k].part);
     free(model);
+    CHECK(cli_write_bytes(tmp("huge.bin"), "", 0) == 0);
     /* A 5 GiB (sparse) file is refused from its size, before anything is read. */
     CHECK(truncate(tmp("huge.bin"), (off_t)5 << 30) == 0);
     infer_refused(tmp("huge.bin"), SEG "/image.png", "over the limit of 4294967296 for a model");
@@ -234,17 +241,12 @@ static void test_model_unrunnable_defaults(void) {
                     {offsetof(ctm_config, box_nms_thresh), -0.1, 1},
                     {offsetof(ctm_config, rpn_pre_nms_top_n), 2000000, 0},
                     {offsetof(ctm_config, max_size), 9000, 0}};
-    uint8_t *copy = malloc(len);
     for (size_t k = 0; k < sizeof defaults / sizeof *defaults; k++) {
-        memcpy(copy, model, len);
         uint32_t u = (uint32_t)defaults[k].value;
-        if (defaults[k].is_double) memcpy(copy + h.config_offset + defaults[k].at, &defaults[k].value, 8);
-        else memcpy(copy + h.config_offset + defaults[k].at, &u, 4);
-        convert_reseal_model(copy, len);
-        write_all(tmp("defaults.bin"), copy, len);
-        infer_refused(tmp("defaults.bin"), SEG "/image.png", "model config: invalid");
+        const void *bytes = defaults[k].is_double ? (const void *)&defaults[k].value : (const void *)&u;
+        patched_refused(model, len, h.config_offset + defaults[k].at, bytes, defaults[k].is_double ? 8 : 4,
+                        "model config: invalid");
     }
-    free(copy);
     free(model);
 }
 

@@ -135,6 +135,13 @@ int cli_dir_has(const char *dir, const char *part) {
     return found;
 }
 
+const char *cli_bin_dir(void) {
+    const char *bin = getenv("CT_BIN");
+    return bin && *bin ? bin : "build";
+}
+
+void cli_program_path(char *out, size_t size, const char *name) { snprintf(out, size, "%s/%s", cli_bin_dir(), name); }
+
 const char *cli_scratch_path(const char *scratch_dir, const char *name) {
     static char bufs[64][1024];
     static int next;

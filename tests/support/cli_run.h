@@ -34,6 +34,11 @@ int cli_wait(pid_t pid);
         CHECK(cli_run(scratch, argv_, &(r)) == 0);                     \
     } while (0)
 
+/* Where the built programs are: $CT_BIN, or build without it. */
+const char *cli_bin_dir(void);
+/* The built program `name` (cli_bin_dir()/name) into out. */
+void cli_program_path(char *out, size_t size, const char *name);
+
 /* scratch_dir/name in one of 64 rotating static buffers, for short-lived uses. */
 const char *cli_scratch_path(const char *scratch_dir, const char *name);
 

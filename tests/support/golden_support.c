@@ -7,13 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli_run.h"
 #include "npy.h"
 #include "util/error.h"
-
-static const char *bin_dir(void) {
-    const char *b = getenv("CT_BIN");
-    return b && *b ? b : "build";
-}
 
 /* The model file named by dir/model.txt (a repository path), if there is one. */
 static int model_named(const char *dir, char *path, size_t size) {
@@ -32,10 +28,10 @@ ct_status golden_load_model(const char *dir, ct_model **model, ct_error *err) {
     if (model_named(dir, bin, sizeof bin)) return ct_model_load(bin, model, err);
     const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
     char out_dir[256], cmd[1400];
-    snprintf(out_dir, sizeof out_dir, "%s/fixtures", bin_dir());
+    snprintf(out_dir, sizeof out_dir, "%s/fixtures", cli_bin_dir());
     mkdir(out_dir, 0755);
     snprintf(bin, sizeof bin, "%s/%s.bin", out_dir, name);
-    snprintf(cmd, sizeof cmd, "%s/ctconvert '%s/model.pth' '%s' > /dev/null", bin_dir(), dir, bin);
+    snprintf(cmd, sizeof cmd, "%s/ctconvert '%s/model.pth' '%s' > /dev/null", cli_bin_dir(), dir, bin);
     if (system(cmd) != 0) return ct_fail(err, CT_E_FORMAT, "ctconvert failed: %s", cmd);
     return ct_model_load(bin, model, err);
 }
