@@ -145,18 +145,25 @@ static float *v_at(const wino_job *j, float *V, int tl, int c) {
 }
 
 /* Where the rows of a quad's patches start in a channel plane: row r of
- * tile i is the four floats at plane + off[i][r] when full[i][r], else it
- * is gathered with zeros outside the map (or is all zero: a tile past the
- * block, which pads the last panel, or a row above or below the map). */
+ * tile i is the four floats at plane + off[i][r] when full[i][r]; else it
+ * is gathered from the columns at plane + col[i][r][k] (clamped into the
+ * map), lanes outside the map (or the whole row: a row above or below the
+ * map, or a tile past the block, which pads the last panel) set to zero by
+ * keep[i][r]. Worked out once per quad, used for every channel. */
 typedef struct {
     ptrdiff_t image[4];     /* offset of tile i's image in x */
     ptrdiff_t off[4][4];    /* [tile][row], from the image's channel plane */
     int full[4][4];
+    ptrdiff_t col[4][4][4]; /* [tile][row][column], rows not full */
+    ct_ivec4 keep[4][4];    /* lanes of such a row inside the map: all ones */
     int all_full;
     int one_row;            /* all full, and side by side in one row of one image */
 } quad_rows;
 
+static int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
 static void quad_geometry(const wino_job *j, int t0, int nt, int tl, quad_rows *q) {
+    int h = j->p->h, w = j->p->w;
     q->all_full = 1;
     tile_pos first = tile_at(j, t0 + tl), last = tile_at(j, t0 + (tl + 3 < nt ? tl + 3 : tl));
     for (int i = 0; i < 4; i++) {
@@ -165,25 +172,24 @@ static void quad_geometry(const wino_job *j, int t0, int nt, int tl, quad_rows *
         int ix = 2 * a.tx - 1;
         q->image[i] = a.img * j->image_stride;
         for (int r = 0; r < 4; r++) {
-            int iy = 2 * a.ty - 1 + r;
-            q->off[i][r] = (ptrdiff_t)iy * j->p->w + ix;
-            q->full[i][r] = valid && iy >= 0 && iy < j->p->h && ix >= 0 && ix + 4 <= j->p->w;
+            int iy = 2 * a.ty - 1 + r, row_in = valid && iy >= 0 && iy < h;
+            q->off[i][r] = (ptrdiff_t)iy * w + ix;
+            q->full[i][r] = row_in && ix >= 0 && ix + 4 <= w;
             q->all_full &= q->full[i][r];
+            for (int k = 0; k < 4; k++) {
+                q->col[i][r][k] = (ptrdiff_t)clamp_int(iy, 0, h - 1) * w + clamp_int(ix + k, 0, w - 1);
+                q->keep[i][r][k] = row_in && ix + k >= 0 && ix + k < w ? -1 : 0;
+            }
         }
     }
     q->one_row = q->all_full && first.img == last.img && first.ty == last.ty && last.tx == first.tx + 3;
 }
 
 /* Row r of tile i when it is not full: the columns inside the map, else 0. */
-static ct_vec4 edge_row(const wino_job *j, const float *plane, int t0, int nt, int tl, int i, int r) {
-    ct_vec4 v = {0};
-    if (tl + i >= nt) return v;
-    tile_pos a = tile_at(j, t0 + tl + i);
-    int iy = 2 * a.ty - 1 + r, ix = 2 * a.tx - 1;
-    if (iy < 0 || iy >= j->p->h) return v;
-    for (int c = 0; c < 4; c++)
-        if (ix + c >= 0 && ix + c < j->p->w) v[c] = plane[(ptrdiff_t)iy * j->p->w + ix + c];
-    return v;
+static ct_vec4 edge_row(const quad_rows *q, const float *plane, int i, int r) {
+    const ptrdiff_t *col = q->col[i][r];
+    return ct_select4(q->keep[i][r], (ct_vec4){plane[col[0]], plane[col[1]], plane[col[2]], plane[col[3]]},
+                      (ct_vec4){0});
 }
 
 /* The input transform V = B^T d B of four tiles (one per lane), streamed
@@ -239,7 +245,7 @@ static void input_quad(const wino_job *j, int t0, int nt, int tl, float *V, size
             } else {
                 for (int i = 0; i < 4; i++)
                     d[i] = g.full[i][r] ? ct_load4(rows[r][i] + plane)
-                                        : edge_row(j, j->x + g.image[i] + plane, t0, nt, tl, i, r);
+                                        : edge_row(&g, j->x + g.image[i] + plane, i, r);
                 ct_transpose4(d);   /* d[k]: column k of the four tiles */
             }
             stream_row(&t, r, d);
