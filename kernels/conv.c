@@ -69,13 +69,18 @@ static void zero_floats(float *dst, int n) {
 }
 
 /* dst[t] = src[2t] for t < n, four at a time by picking the even lanes of
- * two vectors (which read src[2t+7]: the vector steps stop while that is
- * still before src[2n-2], the last element needed). */
-static void copy_even_floats(float *dst, const float *src, int n) {
-    int t = 0;
-    for (; t + 4 < n; t += 4)
+ * two vectors (which read src[2t+7]: the steps stop while that is still
+ * before src[2n-2], the last element needed); the last four then come from
+ * the odd lanes of the eight floats ending at src[2n-2]. */
+static inline void copy_even_floats(float *dst, const float *src, int n) {
+    if (n < 5) {
+        for (int t = 0; t < n; t++) dst[t] = src[(ptrdiff_t)t * 2];
+        return;
+    }
+    for (int t = 0; t + 4 < n; t += 4)
         ct_store4(dst + t, CT_SHUFFLE4(ct_load4(src + 2 * t), ct_load4(src + 2 * t + 4), 0, 2, 4, 6));
-    for (; t < n; t++) dst[t] = src[(ptrdiff_t)t * 2];
+    int last = n - 4;
+    ct_store4(dst + last, CT_SHUFFLE4(ct_load4(src + 2 * last - 1), ct_load4(src + 2 * last + 3), 1, 3, 5, 7));
 }
 
 /* Columns t of a run with 0 <= ix + t*s < w: [*lo, *hi), clamped to [0, len].
@@ -104,28 +109,43 @@ static inline void fill_run(const ct_conv_params *p, const col_run *r, const flo
     zero_floats(dst + hi, len - hi);
 }
 
-/* A full panel inside one output row all of whose taps lie inside the
- * image (most panels of a wide map): row k of the panel is NR input pixels,
- * stride apart, from an offset that steps with (c, ky, kx). */
-static int panel_is_interior(const ct_conv_params *p, const col_run *r, int nruns) {
-    return nruns == 1 && r->len == NR && r->iy0 >= 0 && r->iy0 + p->kh <= p->h && r->ix0 >= 0 &&
-           r->ix0 + (NR - 1) * p->stride + p->kw <= p->w;
+/* A full panel all of whose taps lie inside the image (most panels of a
+ * wide map, including those that wrap from one output row to the next):
+ * row k of the panel is, run by run, input pixels `stride` apart from an
+ * offset that steps with (c, ky, kx) alike for every run. */
+static int panel_is_interior(const ct_conv_params *p, const col_run *runs, int nruns, int cols) {
+    if (cols != NR) return 0;
+    for (int r = 0; r < nruns; r++)
+        if (runs[r].iy0 < 0 || runs[r].iy0 + p->kh > p->h || runs[r].ix0 < 0 ||
+            runs[r].ix0 + (runs[r].len - 1) * p->stride + p->kw > p->w)
+            return 0;
+    return 1;
 }
 
-static void pack_interior(const conv_geometry *g, const float *x, const col_run *r, int k0, int kc, float *dst) {
+/* n pixels `stride` apart from src into dst; a whole panel row (one run of
+ * NR) as a fixed-size move. */
+static inline void copy_run(float *dst, const float *src, int n, int stride) {
+    if (stride == 1 && n == NR) __builtin_memcpy(dst, src, NR * sizeof *dst);
+    else if (stride == 1) copy_floats(dst, src, n);
+    else if (stride == 2) copy_even_floats(dst, src, n);
+    else
+        for (int t = 0; t < n; t++) dst[t] = src[(ptrdiff_t)t * stride];
+}
+
+static void pack_interior(const conv_geometry *g, const float *x, const col_run *runs, int nruns, int k0, int kc,
+                          float *dst) {
     const ct_conv_params *p = g->p;
-    int taps = p->kh * p->kw, c = k0 / taps, ky = k0 % taps / p->kw, kx = k0 % p->kw;
-    const float *src = x + r->image + c * g->channel_stride + (ptrdiff_t)(r->iy0 + ky) * p->w + r->ix0 + kx;
+    int taps = p->kh * p->kw, ky = k0 % taps / p->kw, kx = k0 % p->kw;
+    const float *base[NR];   /* [run]: tap (0,0) of channel 0 for the run's first column */
+    for (int r = 0; r < nruns; r++) base[r] = x + runs[r].image + (ptrdiff_t)runs[r].iy0 * p->w + runs[r].ix0;
+    ptrdiff_t off = (k0 / taps) * g->channel_stride + (ptrdiff_t)ky * p->w + kx;   /* of tap (c, ky, kx) */
     for (int k = 0; k < kc; k++, dst += NR) {
-        if (p->stride == 1) __builtin_memcpy(dst, src, NR * sizeof *dst);
-        else if (p->stride == 2) copy_even_floats(dst, src, NR);
-        else
-            for (int t = 0; t < NR; t++) dst[t] = src[(ptrdiff_t)t * p->stride];
-        src++;
+        for (int r = 0; r < nruns; r++) copy_run(dst + runs[r].slot, base[r] + off, runs[r].len, p->stride);
+        off++;
         if (++kx == p->kw) {
             kx = 0;
-            src += p->w - p->kw;
-            if (++ky == p->kh) ky = 0, src += g->channel_stride - (ptrdiff_t)p->kh * p->w;
+            off += p->w - p->kw;
+            if (++ky == p->kh) ky = 0, off += g->channel_stride - (ptrdiff_t)p->kh * p->w;
         }
     }
 }
@@ -154,7 +174,7 @@ static const float *im2col_panels(const ct_gemm_b *b, int k0, int kc, int n0, in
     for (int q = 0; q * NR < nc; q++) {
         int cols = nc - q * NR < NR ? nc - q * NR : NR, nruns = panel_runs(g, n0 + q * NR, cols, runs);
         float *dst = buf + q * *panel_stride;
-        if (panel_is_interior(g->p, runs, nruns)) pack_interior(g, b->data, runs, k0, kc, dst);
+        if (panel_is_interior(g->p, runs, nruns, cols)) pack_interior(g, b->data, runs, nruns, k0, kc, dst);
         else pack_general(g, b->data, runs, nruns, cols, k0, kc, dst);
     }
     return buf;

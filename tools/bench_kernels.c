@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "conv.h"
+#include "bench_peak.h"
 #include "gemm.h"
 #include "winograd.h"
 
@@ -56,6 +57,12 @@ static double now_s(clockid_t clock) {
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* The median of v[0..n) (sorts v). */
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
 }
 
 static float *random_floats(size_t n, unsigned *seed) {
@@ -139,7 +146,7 @@ static void free_case(bench_case *c) {
     free(c->channel);
 }
 
-int bench_kernels(int threads, int runs, double peak) {
+int bench_kernels(int threads, int runs) {
     if (runs > MAX_RUNS) runs = MAX_RUNS;
     ct_pool *pool = threads > 1 ? ct_pool_new(threads) : NULL;
     ct_gemm_ctx *ctx = ct_gemm_ctx_new(pool, NULL);
@@ -159,19 +166,21 @@ int bench_kernels(int threads, int runs, double peak) {
             fprintf(stderr, "bench: out of memory\n");
             return 1;
         }
-        double wall[MAX_RUNS], cpu[MAX_RUNS];
+        /* Per run: wall and CPU time, and both rates over the peak sampled
+         * right after the run (the machine's speed drifts between runs). */
+        double wall[MAX_RUNS], cpu[MAX_RUNS], of_peak[MAX_RUNS], cpu_of_peak[MAX_RUNS];
         run_case(&c);   /* warm-up */
         for (int r = 0; r < runs; r++) {
             double t0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
             run_case(&c);
             wall[r] = now_s(CLOCK_MONOTONIC) - t0, cpu[r] = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+            double sampled = bench_peak_sample();
+            of_peak[r] = c.gflop / wall[r] / (sampled * threads), cpu_of_peak[r] = c.gflop / cpu[r] / sampled;
         }
-        qsort(wall, (size_t)runs, sizeof *wall, cmp_double);
-        qsort(cpu, (size_t)runs, sizeof *cpu, cmp_double);
-        double w = wall[runs / 2], rate = c.gflop / w, cpu_rate = c.gflop / cpu[runs / 2];
+        double w = median(wall, runs), rate = c.gflop / w, cpu_rate = c.gflop / median(cpu, runs);
         const char *method = SHAPES[i].kind != SHAPE_CONV ? "gemm" : ct_winograd_fits(&SHAPES[i].conv) ? "winograd" : "im2col";
         printf("%-30s %-9s %7.3f %8.2f %9.1f %6.1f%% %9.1f %6.1f%%\n", SHAPES[i].name, method, c.gflop, w * 1e3, rate,
-               100.0 * rate / (peak * threads), cpu_rate, 100.0 * cpu_rate / peak);
+               100.0 * median(of_peak, runs), cpu_rate, 100.0 * median(cpu_of_peak, runs));
         free_case(&c);
     }
     ct_gemm_ctx_free(ctx);

@@ -177,7 +177,7 @@ int main(int argc, char **argv) {
         fputs(USAGE, stderr);
         return 2;
     }
-    if (a.kernels) return bench_kernels(a.threads ? a.threads : ct_default_threads(), a.runs, bench_peak_gflops());
+    if (a.kernels) return bench_kernels(a.threads ? a.threads : ct_default_threads(), a.runs);
     /* Load timing first, while nothing else is resident: the peak RSS is then the run's. */
     double load_ms = measure_load_ms(a.model_path);
     ct_error err;
