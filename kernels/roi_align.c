@@ -1,9 +1,9 @@
 /* RoIAlign exactly as torchvision 0.14's CPU kernel with aligned=False (spec
  * §7.1): same float operations in the same order, so results are bit-equal.
  * The fast kernel reads the map channels-last and runs bin by bin with the
- * channels innermost (four or, with AVX2, eight per vector), each sample's
- * bilinear weights computed once per bin and channel chunk; RoIs are
- * independent tasks. The naive twin loops channel by channel over the
+ * channels innermost (sixteen at a time, in AVX2 registers where the CPU
+ * has them), each sample's bilinear weights computed once per bin and
+ * channel chunk; RoIs are independent tasks. The naive twin loops channel by channel over the
  * [c,h,w] map. */
 #include "roi_align.h"
 
@@ -22,7 +22,10 @@ enum {
      * L1 and go out as runs of bins; each sample's bilinear set-up serves
      * 128 channels. */
     CHANNEL_CHUNK = 128,
-    GROUP_BINS = 32
+    GROUP_BINS = 32,
+    /* Samples of a bin pooled in one pass over the channels (sampling ratio
+     * 2: all four); larger adaptive grids go in batches of this many. */
+    MAX_BIN_SAMPLES = 16
 };
 
 /* The four taps of one bilinear sample: pixel indices into an [h,w] plane
@@ -120,64 +123,75 @@ typedef struct {
     float scale;
     int out_h, out_w, sampling_ratio;
     float *out;             /* [n,c,out_h,out_w] */
-    int avx2;               /* accumulate eight channels at a time */
+    int avx2;               /* pool_bin_avx2 */
 } roi_job;
 
-/* acc[k] = (first ? 0 : acc[k]) + (w0*f0[k] + w1*f1[k] + w2*f2[k] + w3*f3[k])
- * for k < n, in that order (torchvision's, which starts its sum at 0), four
- * channels at a time. */
-static void accumulate_sample(float *acc, int first, const roi_sample *s, const float *f0, const float *f1,
-                              const float *f2, const float *f3, int n) {
+/* One bilinear sample's four taps at the channel chunk's first channel
+ * (each a run of channels of one map pixel) and their weights. */
+typedef struct {
+    const float *tap[4];
+    float w[4];
+} sample_taps;
+
+typedef float roi_vec8 __attribute__((vector_size(32)));
+
+/* acc[k] for k < n, over samples s[0..ns) of one bin: the sum starts at 0
+ * (first) or at acc[k], adds w0*t0[k] + w1*t1[k] + w2*t2[k] + w3*t3[k] for
+ * each sample in order, and (last) is divided by count: torchvision's
+ * operations in its order, so the same bits. Sixteen channels at a time,
+ * the sums in registers across the samples. Dividing by a power of two gives
+ * the same correctly rounded result as multiplying by its exact reciprocal,
+ * which is much cheaper. Compiled twice (portable and AVX2) by the callers
+ * below; lane-wise multiplies and adds, never fused. */
+static inline __attribute__((always_inline)) void pool_bin_body(float *acc, const sample_taps *s, int ns, int n,
+                                                                int first, int last, float count) {
+    int pow2 = count == 1.0f || count == 2.0f || count == 4.0f || count == 8.0f || count == 16.0f;
+    float inv = 1.0f / count;
     int k = 0;
-    for (; k + 4 <= n; k += 4) {
-        ct_vec4 a = first ? (ct_vec4){0} : ct_load4(acc + k);
-        ct_store4(acc + k, a + (s->w[0] * ct_load4(f0 + k) + s->w[1] * ct_load4(f1 + k) +
-                                s->w[2] * ct_load4(f2 + k) + s->w[3] * ct_load4(f3 + k)));
+    for (; k + 16 <= n; k += 16) {   /* two independent sums: the adds' latency overlaps */
+        roi_vec8 sa = {0}, sb = {0}, a0, a1, a2, a3, b0, b1, b2, b3;
+        if (!first) __builtin_memcpy(&sa, acc + k, sizeof sa), __builtin_memcpy(&sb, acc + k + 8, sizeof sb);
+        for (int i = 0; i < ns; i++) {
+            const sample_taps *t = &s[i];
+            __builtin_memcpy(&a0, t->tap[0] + k, sizeof a0);
+            __builtin_memcpy(&a1, t->tap[1] + k, sizeof a1);
+            __builtin_memcpy(&a2, t->tap[2] + k, sizeof a2);
+            __builtin_memcpy(&a3, t->tap[3] + k, sizeof a3);
+            __builtin_memcpy(&b0, t->tap[0] + k + 8, sizeof b0);
+            __builtin_memcpy(&b1, t->tap[1] + k + 8, sizeof b1);
+            __builtin_memcpy(&b2, t->tap[2] + k + 8, sizeof b2);
+            __builtin_memcpy(&b3, t->tap[3] + k + 8, sizeof b3);
+            sa = sa + (t->w[0] * a0 + t->w[1] * a1 + t->w[2] * a2 + t->w[3] * a3);
+            sb = sb + (t->w[0] * b0 + t->w[1] * b1 + t->w[2] * b2 + t->w[3] * b3);
+        }
+        if (last) sa = pow2 ? sa * inv : sa / count, sb = pow2 ? sb * inv : sb / count;
+        __builtin_memcpy(acc + k, &sa, sizeof sa);
+        __builtin_memcpy(acc + k + 8, &sb, sizeof sb);
     }
-    for (; k < n; k++)
-        acc[k] = (first ? 0.0f : acc[k]) + (s->w[0] * f0[k] + s->w[1] * f1[k] + s->w[2] * f2[k] + s->w[3] * f3[k]);
+    for (; k < n; k++) {
+        float sum = first ? 0.0f : acc[k];
+        for (int i = 0; i < ns; i++)
+            sum = sum + (s[i].w[0] * s[i].tap[0][k] + s[i].w[1] * s[i].tap[1][k] + s[i].w[2] * s[i].tap[2][k] +
+                         s[i].w[3] * s[i].tap[3][k]);
+        acc[k] = last ? (pow2 ? sum * inv : sum / count) : sum;
+    }
+}
+
+static void pool_bin(float *acc, const sample_taps *s, int ns, int n, int first, int last, float count) {
+    pool_bin_body(acc, s, ns, n, first, last, count);
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define ROI_ALIGN_AVX2 1
-typedef float roi_vec8 __attribute__((vector_size(32)));
-
-/* accumulate_sample eight channels at a time, on CPUs with AVX2: the same
- * lane-wise multiplies and adds (never fused), so the same bits. */
-__attribute__((target("avx2"))) static void accumulate_sample_avx2(float *acc, int first, const roi_sample *s,
-                                                                    const float *f0, const float *f1,
-                                                                    const float *f2, const float *f3, int n) {
-    int k = 0;
-    for (; k + 8 <= n; k += 8) {
-        roi_vec8 a = {0}, v0, v1, v2, v3;
-        if (!first) __builtin_memcpy(&a, acc + k, sizeof a);
-        __builtin_memcpy(&v0, f0 + k, sizeof v0);
-        __builtin_memcpy(&v1, f1 + k, sizeof v1);
-        __builtin_memcpy(&v2, f2 + k, sizeof v2);
-        __builtin_memcpy(&v3, f3 + k, sizeof v3);
-        a = a + (s->w[0] * v0 + s->w[1] * v1 + s->w[2] * v2 + s->w[3] * v3);
-        __builtin_memcpy(acc + k, &a, sizeof a);
-    }
-    for (; k < n; k++)
-        acc[k] = (first ? 0.0f : acc[k]) + (s->w[0] * f0[k] + s->w[1] * f1[k] + s->w[2] * f2[k] + s->w[3] * f3[k]);
+__attribute__((target("avx2"))) static void pool_bin_avx2(float *acc, const sample_taps *s, int ns, int n,
+                                                           int first, int last, float count) {
+    pool_bin_body(acc, s, ns, n, first, last, count);
 }
 
 static int cpu_has_avx2(void) { return __builtin_cpu_supports("avx2"); }
 #else
 static int cpu_has_avx2(void) { return 0; }
 #endif
-
-/* acc[k] /= count for k < n. Dividing by a power of two gives the same
- * correctly rounded result as multiplying by its exact reciprocal, which is
- * much cheaper. */
-static void average(float *acc, int n, float count) {
-    int pow2 = count == 1.0f || count == 2.0f || count == 4.0f || count == 8.0f || count == 16.0f;
-    float inv = 1.0f / count;
-    ct_vec4 inv4 = {inv, inv, inv, inv}, count4 = {count, count, count, count};
-    int k = 0;
-    for (; k + 4 <= n; k += 4) ct_store4(acc + k, pow2 ? ct_load4(acc + k) * inv4 : ct_load4(acc + k) / count4);
-    for (; k < n; k++) acc[k] = pow2 ? acc[k] * inv : acc[k] / count;
-}
 
 /* out[k*ld + b] = local[b*CHANNEL_CHUNK + k] for b < nb, k < cn: 4x4 blocks
  * transposed in registers, the ragged edges one by one. */
@@ -204,26 +218,24 @@ static void store_transposed(const float *local, int nb, int cn, float *out, siz
 static void bin_group(const roi_job *j, const roi_geometry *g, int b0, int nb, int c0, int cn, float *out) {
     _Alignas(16) float local[GROUP_BINS][CHANNEL_CHUNK];
     size_t bins = (size_t)j->out_h * j->out_w;
+    int samples = g->grid_h * g->grid_w;
     for (int b = 0; b < nb; b++) {
-        int ph = (b0 + b) / j->out_w, pw = (b0 + b) % j->out_w;
-        float *acc = local[b];
+        int ph = (b0 + b) / j->out_w, pw = (b0 + b) % j->out_w, ns = 0, done = 0;
+        sample_taps taps[MAX_BIN_SAMPLES];   /* the bin's samples, pooled a batch at a time */
         for (int iy = 0; iy < g->grid_h; iy++) {
             float y = sample_y(g, ph, iy);
             for (int ix = 0; ix < g->grid_w; ix++) {
                 roi_sample s = bilinear_sample(y, sample_x(g, pw, ix), j->h, j->w);
-                const float *f = j->feat + c0;
-                const float *f0 = f + s.pos[0] * j->c, *f1 = f + s.pos[1] * j->c;
-                const float *f2 = f + s.pos[2] * j->c, *f3 = f + s.pos[3] * j->c;
+                for (int t = 0; t < 4; t++) taps[ns].tap[t] = j->feat + s.pos[t] * j->c + c0, taps[ns].w[t] = s.w[t];
+                if (++ns < MAX_BIN_SAMPLES && done + ns < samples) continue;
 #ifdef ROI_ALIGN_AVX2
-                if (j->avx2) {
-                    accumulate_sample_avx2(acc, iy == 0 && ix == 0, &s, f0, f1, f2, f3, cn);
-                    continue;
-                }
+                if (j->avx2) pool_bin_avx2(local[b], taps, ns, cn, done == 0, done + ns == samples, g->count);
+                else
 #endif
-                accumulate_sample(acc, iy == 0 && ix == 0, &s, f0, f1, f2, f3, cn);
+                    pool_bin(local[b], taps, ns, cn, done == 0, done + ns == samples, g->count);
+                done += ns, ns = 0;
             }
         }
-        average(acc, cn, g->count);
     }
     store_transposed(&local[0][0], nb, cn, out + (size_t)c0 * bins + b0, bins);
 }
