@@ -1,5 +1,5 @@
 /* float16 conversion (src/util/half.c): widening exact on every binary16
- * value; narrowing against a naive twin (nearest representable value by
+ * value, the bulk form bit-equal to the scalar one; narrowing against a naive twin (nearest representable value by
  * search, ties to even) on 2^24 float bit patterns spread over the whole
  * range, and against the compiler's _Float16 where it has one. */
 #include "test.h"
@@ -47,6 +47,26 @@ static void test_widening_round_trips(void) {
     CHECK(ct_half_to_float1(0x0001u) == ldexpf(1.0f, -24));
 }
 
+/* The bulk widening (four at a time where the compiler has vectors) gives
+ * the scalar one's bits for every half, from every alignment and with every
+ * tail length. */
+static void test_bulk_widening_matches_scalar(void) {
+    static uint8_t bytes[2 * 0x10000 + 2];
+    static float wide[0x10000];
+    int bad = 0;
+    for (int shift = 0; shift < 2; shift++) {   /* odd byte offsets: any alignment */
+        for (uint32_t h = 0; h < 0x10000u; h++) bytes[shift + 2 * h] = (uint8_t)h, bytes[shift + 2 * h + 1] = (uint8_t)(h >> 8);
+        for (size_t n = 0x10000 - 3; n <= 0x10000; n++) {   /* tails of 1, 2, 3 and none */
+            ct_half_to_float(bytes + shift, wide, n);
+            for (size_t h = 0; h < n; h++) {
+                float one = ct_half_to_float1((uint16_t)h);
+                bad += memcmp(&one, &wide[h], sizeof one) != 0;
+            }
+        }
+    }
+    CHECKF(bad == 0, "%d widened values differ from ct_half_to_float1", bad);
+}
+
 static void test_narrowing_matches_twin(void) {
     int bad = 0;
     uint32_t first_bad = 0;
@@ -86,6 +106,7 @@ static void test_narrowing_matches_compiler(void) {
 
 int main(void) {
     RUN(test_widening_round_trips);
+    RUN(test_bulk_widening_matches_scalar);
     RUN(test_narrowing_matches_twin);
     RUN(test_narrowing_matches_compiler);
     return TEST_SUMMARY();

@@ -2,7 +2,12 @@
  * each BatchNorm into its convolution, widen float16 tensors, pack weights
  * into the GEMM's panels and merge the 1x1 layers that read the same input —
  * so that a run only reads. The prepared weights live in the model's own
- * memory; the file mapping is released when loading ends. */
+ * memory; the file mapping is released when loading ends.
+ *
+ * The packing, most of the work, is only recorded while the layers are
+ * walked (its destination allocated, its sources left in the mapping or the
+ * scratch arena) and done at the end, largest first, on one thread per
+ * core, beside the scan that refuses non-finite weights. */
 #include "model/model.h"
 
 #include <math.h>
@@ -16,16 +21,32 @@
 #include "model/finite.h"
 #include "model/modelfile.h"
 #include "util/error.h"
+#include "threadpool.h"
 #include "util/half.h"
 #include "winograd.h"
 
 #define BN_EPS 1e-5f
+/* The largest architecture (ResNet50 + FPN + mask heads) has 70 packings. */
+#define MAX_PACK_JOBS 128
+
+/* One weight packing left for the end of loading. */
+typedef struct {
+    enum { PACK_WINOGRAD, PACK_CONV, PACK_GEMM } kind;
+    ct_conv_params conv;        /* PACK_WINOGRAD, PACK_CONV */
+    int rows, cols;             /* src [rows, cols] (a convolution's [cout, cin*kh*kw]) */
+    const float *src, *scale;   /* scale: [rows or cout], or NULL */
+    const void *half;           /* float16 data to widen into src first, or NULL */
+    float *dst;
+    size_t floats;              /* dst's size: the job's cost */
+} pack_job;
 
 typedef struct {
     ct_model *model;
     ct_modelfile *file;
     ct_arena scratch;            /* widened tensors and staging, freed when loading ends */
     ct_error *err;
+    pack_job jobs[MAX_PACK_JOBS];
+    int num_jobs;
 } loader;
 
 /* count floats of the model's memory (64-byte aligned). */
@@ -42,9 +63,12 @@ static float *staging(loader *L, size_t count, const char *what) {
 }
 
 /* The tensor `name` as float32 while loading: a view into the mapping, or a
- * widened copy; *entry_out (if not NULL) receives its table entry. */
-static const float *tensor(loader *L, const char *name, const ctm_tensor_entry **entry_out) {
+ * widened copy; *entry_out (if not NULL) receives its table entry. With
+ * `later` (for the weights only a packing job reads), a float16 tensor's
+ * copy is left for the job to widen: *later is then its data, else NULL. */
+static const float *tensor_as(loader *L, const char *name, const ctm_tensor_entry **entry_out, const void **later) {
     const ctm_tensor_entry *e = ct_modelfile_find(L->file, name);
+    if (later) *later = NULL;
     if (!e) {
         ct_fail(L->err, CT_E_FORMAT, "model file has no tensor %s", name);
         return NULL;
@@ -54,8 +78,13 @@ static const float *tensor(loader *L, const char *name, const ctm_tensor_entry *
     if (e->dtype == CTM_DTYPE_F32) return data;
     size_t n = ct_modelfile_numel(e);
     float *wide = staging(L, n, name);
-    if (wide) ct_half_to_float(data, wide, n);
+    if (wide && later) *later = data;
+    else if (wide) ct_half_to_float(data, wide, n);
     return wide;
+}
+
+static const float *tensor(loader *L, const char *name, const ctm_tensor_entry **entry_out) {
+    return tensor_as(L, name, entry_out, NULL);
 }
 
 static const float *tensorf(loader *L, const ctm_tensor_entry **e, const char *fmt, ...) {
@@ -99,28 +128,85 @@ static void conv_shape(const ctm_tensor_entry *e, int stride, int pad, ct_conv_l
     c->pad = pad;
 }
 
+/* Room in the model's memory for a packing of `floats`, recorded for the
+ * end of loading; NULL (err set) when out of memory or jobs. */
+static float *defer_pack(loader *L, pack_job job, const char *what) {
+    if (L->num_jobs == MAX_PACK_JOBS) {
+        ct_fail(L->err, CT_E_UNSUPPORTED, "too many layers to prepare (%s)", what);
+        return NULL;
+    }
+    if (!(job.dst = owned(L, job.floats, what))) return NULL;
+    L->jobs[L->num_jobs++] = job;
+    return job.dst;
+}
+
 /* The layer's weights [cout, cin*kh*kw] (rows times scale[o] if given)
  * packed into the model's memory: Winograd-transformed for 3x3 stride-1
  * convolutions, as GEMM panels for the others. */
-static int pack_conv(loader *L, ct_conv_layer *c, const float *weight, const float *scale, const char *what) {
+static int pack_conv(loader *L, ct_conv_layer *c, const float *weight, const void *half, const float *scale,
+                     const char *what) {
     ct_conv_params p = {c->cin, 1, 1, c->cout, c->kh, c->kw, c->stride, c->pad, 1, 0};
     c->winograd = ct_winograd_fits(&p);
-    float *packed = owned(L, c->winograd ? ct_winograd_packed_floats(c->cin, c->cout) : ct_conv_packed_floats(&p), what);
-    if (!packed) return 0;
-    if (c->winograd) ct_winograd_pack_weight(c->cin, c->cout, weight, scale, packed);
-    else ct_conv_pack_weight(&p, weight, scale, packed);
-    c->packed = packed;
-    return 1;
+    pack_job job = {c->winograd ? PACK_WINOGRAD : PACK_CONV, p, c->cout, c->cin * c->kh * c->kw, weight, scale, half,
+                    NULL, c->winograd ? ct_winograd_packed_floats(c->cin, c->cout) : ct_conv_packed_floats(&p)};
+    return (c->packed = defer_pack(L, job, what)) != NULL;
+}
+
+static void run_pack_job(void *arg, int index, int thread) {
+    (void)thread;
+    const pack_job *j = (const pack_job *)arg + index;
+    if (j->half) ct_half_to_float(j->half, (float *)j->src, (size_t)j->rows * j->cols);
+    if (j->kind == PACK_WINOGRAD) ct_winograd_pack_weight(j->conv.cin, j->conv.cout, j->src, j->scale, j->dst);
+    else if (j->kind == PACK_CONV) ct_conv_pack_weight(&j->conv, j->src, j->scale, j->dst);
+    else ct_gemm_pack_a(j->rows, j->cols, j->src, j->cols, 1, j->scale, j->dst);
+}
+
+static int larger_job_first(const void *a, const void *b) {
+    size_t x = ((const pack_job *)a)->floats, y = ((const pack_job *)b)->floats;
+    return (x < y) - (x > y);
+}
+
+/* Task 0 scans the file for NaN and infinities, task 1 + i runs pack job i. */
+typedef struct {
+    loader *L;
+    ct_status finite;
+} finish_job;
+
+static void finish_task(void *arg, int index, int thread) {
+    finish_job *f = arg;
+    if (index == 0) f->finite = ct_modelfile_check_finite(f->L->file, f->L->err);
+    else run_pack_job(f->L->jobs, index - 1, thread);
+}
+
+/* The scan for non-finite weights and every recorded packing, largest
+ * first, on one thread per core (or on this one alone when threads cannot
+ * be started); fails when the scan does (the packings are then wasted). */
+static int finish_loading(loader *L) {
+    qsort(L->jobs, (size_t)L->num_jobs, sizeof *L->jobs, larger_job_first);
+    finish_job f = {L, CT_OK};
+    int tasks = 1 + L->num_jobs, threads = ct_cpu_count() < tasks ? ct_cpu_count() : tasks;
+    ct_pool *pool = threads > 1 ? ct_pool_new(threads) : NULL;
+    ct_pool_run(pool, tasks, finish_task, &f);
+    ct_pool_free(pool);
+    return f.finite == CT_OK;
 }
 
 /* A bias-carrying convolution `prefix`.weight/.bias. */
+/* `prefix`.weight as the source of a packing job (tensor_as). */
+static const float *pack_source(loader *L, const char *prefix, const ctm_tensor_entry **e, const void **half) {
+    char name[CTM_NAME_LEN + 32];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    return tensor_as(L, name, e, half);
+}
+
 static int load_conv(loader *L, const char *prefix, int stride, int pad, ct_conv_layer *c) {
     const ctm_tensor_entry *e;
-    const float *w = tensorf(L, &e, "%s.weight", prefix);
+    const void *half;
+    const float *w = pack_source(L, prefix, &e, &half);
     if (!w) return 0;
     conv_shape(e, stride, pad, c);
     c->bias = keptf(L, NULL, "%s.bias", prefix);
-    return c->bias && pack_conv(L, c, w, NULL, prefix);
+    return c->bias && pack_conv(L, c, w, half, NULL, prefix);
 }
 
 /* A bias-free convolution `conv`.weight followed by BatchNorm `bn`, folded:
@@ -130,7 +216,8 @@ static int load_conv(loader *L, const char *prefix, int stride, int pad, ct_conv
 static int load_conv_bn(loader *L, const char *conv, const char *bn, int stride, int pad,
                         ct_conv_layer *c) {
     const ctm_tensor_entry *e;
-    const float *w = tensorf(L, &e, "%s.weight", conv);
+    const void *half;
+    const float *w = pack_source(L, conv, &e, &half);
     const float *gamma = tensorf(L, NULL, "%s.weight", bn);
     const float *beta = tensorf(L, NULL, "%s.bias", bn);
     const float *mean = tensorf(L, NULL, "%s.running_mean", bn);
@@ -146,18 +233,20 @@ static int load_conv_bn(loader *L, const char *conv, const char *bn, int stride,
         fb[o] = fmaf(-mean[o], alpha[o], beta[o]);
     }
     c->bias = fb;
-    return pack_conv(L, c, w, alpha, conv);
+    return pack_conv(L, c, w, half, alpha, conv);
 }
 
 /* Linear layers whose weights [out_i, in] are stacked row-wise into one
  * layer (several heads on the same input run as one GEMM). */
 static int load_linear_stack(loader *L, const char *const *prefixes, int count, ct_linear_layer *f) {
     const float *w[2], *b[2];
+    const void *half = NULL;   /* one layer: its weights widened by the packing job */
     int rows[2];
     f->out = 0;
     for (int i = 0; i < count; i++) {
         const ctm_tensor_entry *e;
-        if (!(w[i] = tensorf(L, &e, "%s.weight", prefixes[i])) || !(b[i] = tensorf(L, NULL, "%s.bias", prefixes[i])))
+        if (!(w[i] = count == 1 ? pack_source(L, prefixes[i], &e, &half) : tensorf(L, &e, "%s.weight", prefixes[i])) ||
+            !(b[i] = tensorf(L, NULL, "%s.bias", prefixes[i])))
             return 0;
         rows[i] = (int)e->dims[0];
         f->in = (int)ct_modelfile_numel(e) / rows[i];
@@ -165,16 +254,14 @@ static int load_linear_stack(loader *L, const char *const *prefixes, int count, 
     }
     float *stacked = count > 1 ? staging(L, (size_t)f->out * f->in, prefixes[0]) : (float *)w[0];
     float *bias = owned(L, (size_t)f->out, prefixes[0]);
-    float *packed = owned(L, ct_gemm_packed_a_floats(f->out, f->in), prefixes[0]);
-    if (!stacked || !bias || !packed) return 0;
+    if (!stacked || !bias) return 0;
     for (int i = 0, row = 0; i < count; row += rows[i], i++) {
         if (count > 1) memcpy(stacked + (size_t)row * f->in, w[i], (size_t)rows[i] * f->in * sizeof *stacked);
         memcpy(bias + row, b[i], (size_t)rows[i] * sizeof *bias);
     }
-    ct_gemm_pack_a(f->out, f->in, stacked, f->in, 1, NULL, packed);
-    f->packed = packed;
+    pack_job job = {PACK_GEMM, {0}, f->out, f->in, stacked, NULL, half, NULL, ct_gemm_packed_a_floats(f->out, f->in)};
     f->bias = bias;
-    return 1;
+    return (f->packed = defer_pack(L, job, prefixes[0])) != NULL;
 }
 
 static int load_linear(loader *L, const char *prefix, ct_linear_layer *f) {
@@ -310,8 +397,7 @@ ct_status ct_model_load(const char *path, ct_model **out, ct_error *err) {
     ct_arena_init(&L.scratch);
     /* The config is copied so that names in it stay NUL-terminated for the info struct. */
     memcpy(&m->net.cfg, ct_modelfile_config(L.file), sizeof m->net.cfg);
-    int ok = ct_modelfile_check_finite(L.file, err) == CT_OK && load_backbone(&L, &m->net) &&
-             load_fpn(&L, &m->net) && load_heads(&L, &m->net);
+    int ok = load_backbone(&L, &m->net) && load_fpn(&L, &m->net) && load_heads(&L, &m->net) && finish_loading(&L);
     if (ok) fill_info(m, L.file);
     ct_arena_free(&L.scratch);
     ct_modelfile_close(L.file);

@@ -28,9 +28,38 @@ float ct_half_to_float1(uint16_t h) {
     return f;
 }
 
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WIDEN_VECTORS 1
+typedef uint32_t u32x4 __attribute__((vector_size(16)));
+typedef int32_t i32x4 __attribute__((vector_size(16)));
+typedef float f32x4 __attribute__((vector_size(16)));
+
+/* ct_half_to_float1 on four values without branches (GCC/clang vectors):
+ * a zero or subnormal half is its mantissa times 2^-24 (an exact integer
+ * conversion and an exact scaling to a normal float, whatever the FPU's
+ * denormal modes); the other cases are the same bit moves, picked by masks. */
+static u32x4 widen4(u32x4 h) {
+    u32x4 sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1Fu, man = h & 0x3FFu;
+    f32x4 small = __builtin_convertvector((i32x4)man, f32x4) * 0x1p-24f;
+    u32x4 small_bits, normal = ((exp + 112u) << 23) | (man << 13), special = 0x7F800000u | (man << 13);
+    memcpy(&small_bits, &small, sizeof small_bits);
+    u32x4 is_small = (u32x4)(exp == 0u), is_special = (u32x4)(exp == 0x1Fu);
+    return sign | (small_bits & is_small) | (special & is_special) | (normal & ~(is_small | is_special));
+}
+#endif
+
 void ct_half_to_float(const void *src, float *dst, size_t n) {
     const uint8_t *p = src;
-    for (size_t i = 0; i < n; i++) dst[i] = ct_half_to_float1((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+    size_t i = 0;
+#ifdef WIDEN_VECTORS
+    for (; i + 4 <= n; i += 4) {
+        uint16_t h[4];   /* little-endian on this host */
+        memcpy(h, p + 2 * i, sizeof h);
+        u32x4 bits = widen4((u32x4){h[0], h[1], h[2], h[3]});
+        memcpy(dst + i, &bits, sizeof bits);
+    }
+#endif
+    for (; i < n; i++) dst[i] = ct_half_to_float1((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
 }
 
 uint16_t ct_float_to_half1(float f) {
