@@ -78,7 +78,9 @@ typedef struct {
     size_t num_parameters;         /* BatchNorm running statistics not counted */
 } ct_model_info;
 
-/* Maps and validates a model file written by ctconvert. */
+/* Maps and validates a model file written by ctconvert and prepares its
+ * weights, on one short-lived thread per core (ct_default_threads; just the
+ * caller's when threads cannot be started). */
 ct_status ct_model_load(const char *path, ct_model **out, ct_error *err);
 void ct_model_free(ct_model *model);
 const ct_model_info *ct_model_get_info(const ct_model *model);
