@@ -267,22 +267,35 @@ static float finish(const wino_job *j, int o, size_t at, float v) {
     return v;
 }
 
-static ct_vec4 finish4(const wino_job *j, int o, size_t at, ct_vec4 v) {
+/* finish on four outputs, the residual's four given. */
+static ct_vec4 finish_with(const wino_job *j, int o, ct_vec4 residual, ct_vec4 v) {
     if (j->bias) v += j->bias[o];
-    if (j->residual) v += ct_load4(j->residual + at);
+    if (j->residual) v += residual;
     if (j->relu) v = ct_select4(v < (ct_vec4){0}, (ct_vec4){0}, v);
     return v;
 }
 
-/* The 2x2 outputs of one tile (y00, y01, y10, y11 in the lanes of y). */
+static ct_vec4 finish4(const wino_job *j, int o, size_t at, ct_vec4 v) {
+    return finish_with(j, o, j->residual ? ct_load4(j->residual + at) : (ct_vec4){0}, v);
+}
+
+/* The 2x2 outputs of one tile (y00, y01, y10, y11 in the lanes of y): as
+ * two pairs when the tile lies inside the map, else one by one. */
 static void store_tile(const wino_job *j, int o, tile_pos a, ct_vec4 y) {
     size_t base = ((size_t)o * j->p->batch + a.img) * j->ho * j->wo;
+    size_t at = base + (size_t)(2 * a.ty) * j->wo + 2 * a.tx, below = at + (size_t)j->wo;
+    if (2 * a.ty + 1 < j->ho && 2 * a.tx + 1 < j->wo) {
+        const float *r = j->residual;
+        ct_vec4 v = finish_with(j, o, r ? (ct_vec4){r[at], r[at + 1], r[below], r[below + 1]} : (ct_vec4){0}, y);
+        j->y[at] = v[0], j->y[at + 1] = v[1], j->y[below] = v[2], j->y[below + 1] = v[3];
+        return;
+    }
     for (int i = 0; i < 2; i++)
         for (int q = 0; q < 2; q++) {
             int oy = 2 * a.ty + i, ox = 2 * a.tx + q;
             if (oy < j->ho && ox < j->wo) {
-                size_t at = base + (size_t)oy * j->wo + ox;
-                j->y[at] = finish(j, o, at, y[2 * i + q]);
+                size_t e = base + (size_t)oy * j->wo + ox;
+                j->y[e] = finish(j, o, e, y[2 * i + q]);
             }
         }
 }
