@@ -1,20 +1,26 @@
 /* The mask predictor's ConvTranspose2d(kernel 2, stride 2, padding 0) + ReLU
- * and the 1x1 logits conv after it (contract in conv.h): one GEMM computes
- * every output phase (u,v) of every pixel, [cmid*4, cin] x [cin, pixels],
- * with bias and ReLU in its epilogue; the 1x1 conv of each image's chosen
- * channel then reads the phases in place, so the upsampled map is never
- * written out. Also the naive twins. */
+ * and the 1x1 logits conv after it (contract in conv.h). A task takes a
+ * chunk of pixels: one GEMM computes every output phase (u,v) of them,
+ * [cmid*4, cin] x [cin, pixels], with bias and ReLU in its epilogue, into
+ * its thread's workspace (in L2), and the 1x1 conv of each image's chosen
+ * channel reads the phases there, so the upsampled map is never written
+ * out. Also the naive twins. */
 #include "conv.h"
 #include "simd.h"
 
+enum { PIXEL_CHUNK = 4 * CT_GEMM_NR };   /* pixels per task: their phases [cmid*4, 96] */
+
 typedef struct {
-    const float *phases;    /* [cmid*4, batch*h*w] */
-    int batch, h, w, cmid;
+    const ct_gemm_ctx *ctx;
+    const float *x;         /* [cin, batch*h*w] */
+    const float *packed;
+    int cin, batch, h, w, cmid;
+    ct_epilogue ep;         /* bias per phase row, ReLU */
     const float *w1, *b1;   /* [n_c, cmid], [n_c] */
     const int *channel;     /* [batch] */
     float *out;             /* [batch, 2h, 2w] */
-    float *scratch;         /* [threads][4][h*w] */
-} logits_job;
+    float *workspace;       /* [threads][cmid*4][PIXEL_CHUNK] */
+} deconv_job;
 
 size_t ct_deconv_packed_floats(int cin, int cmid) {
     return ct_gemm_packed_a_floats(cmid * 4, cin) + (size_t)cmid * 4;
@@ -28,48 +34,64 @@ void ct_deconv_pack(int cin, int cmid, const float *weight, const float *bias, f
     for (int r = 0; r < cmid * 4; r++) bias4[r] = bias ? bias[r / 4] : 0.0f;
 }
 
-/* The phases, then per thread one image's accumulators. */
-size_t ct_deconv_phases_floats(int cmid, int batch, int h, int w, int threads) {
-    return ((size_t)cmid * batch + (size_t)(threads > 1 ? threads : 1)) * 4 * h * w;
+size_t ct_deconv_workspace_floats(int cmid, int threads) {
+    return (size_t)(threads > 1 ? threads : 1) * cmid * 4 * PIXEL_CHUNK;
 }
 
-/* out[b] = sum_o w1[l,o] * up[o] + b1[l]: each output phase (u,v) summed
- * over o (ascending) in acc, four pixels at a time, then interleaved into
- * the [2h,2w] map. */
-static void logits_image(void *arg, int b, int thread) {
-    const logits_job *j = arg;
-    size_t hw = (size_t)j->h * j->w, n = (size_t)j->batch * hw;
-    int l = j->channel[b], w2 = 2 * j->w;
+/* Pixels [i0, i1) of a chunk, all of image b, whose phases are rows
+ * o*4 + uv of ph [cmid*4, np]: out = sum_o w1[l,o] * phase + b1[l] for each
+ * output phase (u,v), summed over o (ascending) from 0 in registers, four
+ * pixels and the four phases at a time, then placed in the [2h,2w] map. */
+static void logits_run(const deconv_job *j, const float *ph, int np, int i0, int i1, int p0, int b) {
+    int l = j->channel[b], hw = j->h * j->w, w2 = 2 * j->w;
     const float *wl = j->w1 + (size_t)l * j->cmid;
-    float *acc = j->scratch + (size_t)thread * 4 * hw;   /* [4][h*w] */
-    for (int uv = 0; uv < 4; uv++) {
-        float *a = acc + uv * hw;
-        for (size_t i = 0; i < hw; i++) a[i] = 0.0f;
+    float *out = j->out + (size_t)b * 4 * hw;   /* [2h, 2w] */
+    for (int i = i0; i < i1; i += 4) {
+        int n = i1 - i < 4 ? i1 - i : 4;
+        ct_vec4 acc[4] = {{0}, {0}, {0}, {0}};   /* [uv]: pixels i..i+3 */
         for (int o = 0; o < j->cmid; o++) {
-            const float *phase = j->phases + ((size_t)o * 4 + uv) * n + b * hw;   /* [h*w] */
             ct_vec4 wv = {wl[o], wl[o], wl[o], wl[o]};
-            size_t i = 0;
-            for (; i + 4 <= hw; i += 4) ct_store4(a + i, ct_load4(a + i) + wv * ct_load4(phase + i));
-            for (; i < hw; i++) a[i] += wl[o] * phase[i];
+            for (int uv = 0; uv < 4; uv++) {
+                const float *row = ph + (size_t)(o * 4 + uv) * np + i;
+                ct_vec4 v = {0};
+                if (n == 4) v = ct_load4(row);
+                else
+                    for (int t = 0; t < n; t++) v[t] = row[t];
+                acc[uv] = acc[uv] + wv * v;
+            }
+        }
+        for (int t = 0; t < n; t++) {
+            int r = (p0 + i + t) % hw, y = r / j->w, x = r % j->w;
+            for (int uv = 0; uv < 4; uv++)
+                out[(size_t)(2 * y + (uv >> 1)) * w2 + 2 * x + (uv & 1)] = acc[uv][t] + j->b1[l];
         }
     }
-    float *out = j->out + b * 4 * hw;   /* [2h, 2w] */
-    for (int y = 0; y < j->h; y++)
-        for (int x = 0; x < j->w; x++)
-            for (int uv = 0; uv < 4; uv++)
-                out[(size_t)(2 * y + (uv >> 1)) * w2 + 2 * x + (uv & 1)] = acc[uv * hw + (size_t)y * j->w + x] + j->b1[l];
+}
+
+static void pixel_chunk(void *arg, int chunk, int thread) {
+    const deconv_job *j = arg;
+    int n = j->batch * j->h * j->w, hw = j->h * j->w, p0 = chunk * PIXEL_CHUNK;
+    int np = n - p0 < PIXEL_CHUNK ? n - p0 : PIXEL_CHUNK;
+    float *ph = j->workspace + (size_t)thread * j->cmid * 4 * PIXEL_CHUNK;   /* [cmid*4, np] */
+    ct_gemm_b b = ct_gemm_b_matrix(j->x + p0, n, 1, np);
+    ct_gemm_run_here(j->ctx, thread, j->cmid * 4, np, j->cin, j->packed, &b, ph, np, &j->ep);
+    for (int i0 = 0; i0 < np;) {   /* runs of pixels of one image */
+        int img = (p0 + i0) / hw, i1 = (img + 1) * hw - p0;
+        if (i1 > np) i1 = np;
+        logits_run(j, ph, np, i0, i1, p0, img);
+        i0 = i1;
+    }
 }
 
 void ct_deconv_1x1(const ct_gemm_ctx *ctx, const float *x, int cin, int batch, int h, int w,
                    const float *packed, int cmid, int relu, const float *w1, const float *b1,
-                   const int *channel, float *out, float *phases) {
+                   const int *channel, float *out, float *workspace) {
     int n = batch * h * w;
     if (n <= 0 || cmid <= 0) return;
-    ct_epilogue ep = {packed + ct_gemm_packed_a_floats(cmid * 4, cin), NULL, NULL, relu};
-    ct_gemm_b b = ct_gemm_b_matrix(x, n, 1, n);
-    ct_gemm_run(ctx, cmid * 4, n, cin, packed, &b, phases, n, &ep);
-    logits_job job = {phases, batch, h, w, cmid, w1, b1, channel, out, phases + (size_t)cmid * 4 * n};
-    ct_pool_run(ct_gemm_ctx_pool(ctx), batch, logits_image, &job);
+    deconv_job job = {ctx, x, packed, cin, batch, h, w, cmid,
+                      {packed + ct_gemm_packed_a_floats(cmid * 4, cin), NULL, NULL, relu}, w1, b1, channel, out,
+                      workspace};
+    ct_pool_run(ct_gemm_ctx_pool(ctx), (n + PIXEL_CHUNK - 1) / PIXEL_CHUNK, pixel_chunk, &job);
 }
 
 static float bias_relu(float v, const float *bias, int o, int relu) {

@@ -78,7 +78,7 @@ static float *random_floats(size_t n, unsigned *seed) {
 typedef struct {
     const bench_shape *shape;
     ct_gemm_ctx *ctx;
-    float *x, *packed, *bias, *y, *w1, *b1, *phases;
+    float *x, *packed, *bias, *y, *w1, *b1, *workspace;
     int *channel;
     double gflop;
 } bench_case;
@@ -96,7 +96,7 @@ static void run_case(const bench_case *c) {
         ct_gemm_run(c->ctx, s->M, s->N, s->K, c->packed, &b, c->y, s->N, &ep);
     } else {
         ct_deconv_1x1(c->ctx, c->x, p->cin, p->batch, p->h, p->w, c->packed, p->cout, 1, c->w1, c->b1, c->channel,
-                      c->y, c->phases);
+                      c->y, c->workspace);
     }
 }
 
@@ -125,10 +125,10 @@ static int setup_case(bench_case *c, unsigned *seed) {
     c->packed = random_floats(an, seed), c->w1 = random_floats((size_t)p->cout * 2, seed);
     c->b1 = random_floats(2, seed), c->channel = calloc((size_t)p->batch + 1, sizeof *c->channel);
     int threads = ct_pool_size(ct_gemm_ctx_pool(c->ctx));
-    c->phases = s->kind == SHAPE_DECONV
-                    ? random_floats(ct_deconv_phases_floats(p->cout, p->batch, p->h, p->w, threads), seed) : NULL;
+    c->workspace = s->kind == SHAPE_DECONV
+                    ? random_floats(ct_deconv_workspace_floats(p->cout, threads), seed) : NULL;
     int ok = w && c->x && c->y && c->bias && c->packed && c->w1 && c->b1 && c->channel &&
-             (s->kind != SHAPE_DECONV || c->phases);
+             (s->kind != SHAPE_DECONV || c->workspace);
     if (ok && s->kind == SHAPE_CONV && ct_winograd_fits(p)) {
         ok = ct_gemm_ctx_reserve(c->ctx, ct_winograd_workspace_floats(p->cin, p->cout));
         if (ok) ct_winograd_pack_weight(p->cin, p->cout, w, NULL, c->packed);
@@ -142,7 +142,7 @@ static int setup_case(bench_case *c, unsigned *seed) {
 }
 
 static void free_case(bench_case *c) {
-    free(c->x), free(c->packed), free(c->bias), free(c->y), free(c->w1), free(c->b1), free(c->phases);
+    free(c->x), free(c->packed), free(c->bias), free(c->y), free(c->w1), free(c->b1), free(c->workspace);
     free(c->channel);
 }
 
