@@ -1,5 +1,6 @@
-/* Kernel semantics on hand-made cases and hostile inputs: NMS ties, zero-area
- * boxes and group separation, RoIAlign/paste/resize/pool on degenerate maps
+/* Kernel semantics on hand-made cases and hostile inputs: the top-k
+ * selection against the full stable sort, NMS ties, zero-area boxes and
+ * group separation, RoIAlign/paste/resize/pool on degenerate maps
  * and non-finite boxes (no crash, no hang, defined output; the two RoIAlign
  * kernels agree bit for bit; a paste writes only its box's rectangle). */
 #include <stdlib.h>
@@ -9,7 +10,39 @@
 #include "conv.h"
 #include "resize.h"
 #include "roi_align.h"
+#include "sort.h"
 #include "test.h"
+
+#include <math.h>
+
+/* ct_topk_desc gives the first k of ct_argsort_desc's order: scores drawn
+ * from a few values (many ties, both zeros, infinities), with and without a
+ * NaN, presorted ascending (a bad order for quickselect) or shuffled, for k
+ * from 0 past n. */
+static void test_topk_is_the_sorted_prefix(void) {
+    static const float pool[] = {1.0f, -1.0f, 0.0f, -0.0f, 2.5f, INFINITY, -INFINITY, 1e-30f, 7.0f};
+    unsigned seed = 7;
+    int bad = 0, cases = 0;
+    for (int t = 0; t < 400; t++) {
+        int n = 1 + t % 97 * (t % 3 == 0 ? 40 : 1), distinct = 1 + t % 9;
+        float *s = malloc((size_t)n * sizeof *s), *values = malloc((size_t)n * sizeof *values);
+        int *full = malloc((size_t)n * sizeof *full), *top = malloc((size_t)n * sizeof *top);
+        int *tmp = malloc((size_t)n * sizeof *tmp);
+        for (int i = 0; i < n; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            s[i] = t % 4 == 1 ? (float)i : pool[(seed >> 8) % (unsigned)distinct];
+        }
+        if (t % 5 == 2) s[(seed >> 4) % (unsigned)n] = NAN;
+        ct_argsort_desc(s, n, full, tmp);
+        for (int k = 0; k <= n + 1; k += k < 5 ? 1 : 1 + n / 7) {
+            int got = ct_topk_desc(s, n, k, top, tmp, values), want = k < n ? k : n;
+            cases++;
+            bad += got != want || memcmp(top, full, (size_t)want * sizeof *top) != 0;
+        }
+        free(s), free(values), free(full), free(top), free(tmp);
+    }
+    CHECKF(bad == 0, "%d of %d top-k cases differ from the sorted prefix", bad, cases);
+}
 
 static int run_nms(const float *boxes, const float *scores, int n, double thr, int *keep) {
     int *scratch = malloc(2 * (size_t)(n > 0 ? n : 1) * sizeof *scratch);
@@ -191,6 +224,7 @@ static void test_pool_and_upsample_edges(void) {
 }
 
 int main(void) {
+    RUN(test_topk_is_the_sorted_prefix);
     RUN(test_nms_order_and_ties);
     RUN(test_nms_threshold_is_strict);
     RUN(test_nms_zero_area_never_suppressed);

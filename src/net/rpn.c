@@ -52,10 +52,9 @@ static ct_status run_head(ct_session *s, const ct_input *in, const ct_fmap *feat
 /* Appends level l's top pre_nms_top_n anchors by objectness (descending,
  * ties by index), decoded against their anchors. */
 static void level_top_k(const ct_session *s, const rpn_outputs *o, int level, float *boxes, float *scores,
-                        int *levels, int *count, int *order, int *tmp) {
+                        int *levels, int *count, int *order, int *tmp, float *values) {
     int first = o->offset[level], n = o->offset[level + 1] - first;
-    int k = n < s->opt.rpn_pre_nms_top_n ? n : s->opt.rpn_pre_nms_top_n;
-    ct_argsort_desc(o->objectness + first, n, order, tmp);
+    int k = ct_topk_desc(o->objectness + first, n, s->opt.rpn_pre_nms_top_n, order, tmp, values);
     for (int i = 0; i < k; i++) {
         size_t a = (size_t)first + order[i];
         ct_box_decode(o->anchors + 4 * a, o->deltas + 4 * a, 4, 1, RPN_WEIGHTS, RPN_BBOX_CLIP,
@@ -110,8 +109,9 @@ ct_status ct_rpn(ct_session *s, const ct_input *in, const ct_fmap levels[CT_MAX_
     int *keep = (int *)ct_arena_floats(arena, (size_t)cap + 1);
     int *order = (int *)ct_arena_floats(arena, (size_t)largest);
     int *tmp = (int *)ct_arena_floats(arena, (size_t)largest);
+    float *values = ct_arena_floats(arena, (size_t)largest);
     if (!out->boxes || !o.objectness || !o.deltas || !o.anchors || !boxes || !scores || !lvl || !keep ||
-        !order || !tmp)
+        !order || !tmp || !values)
         return ct_fail(err, CT_E_NOMEM, "out of memory in the RPN");
     ct_status st;
     for (int l = 0; l < L; l++)
@@ -121,7 +121,7 @@ ct_status ct_rpn(ct_session *s, const ct_input *in, const ct_fmap levels[CT_MAX_
     ct_trace(s, "anchors", o.anchors, 2, o.total, 4);
 
     int count = 0;
-    for (int l = 0; l < L; l++) level_top_k(s, &o, l, boxes, scores, lvl, &count, order, tmp);
+    for (int l = 0; l < L; l++) level_top_k(s, &o, l, boxes, scores, lvl, &count, order, tmp, values);
     count = clip_and_filter(in, boxes, scores, lvl, count);
     void *scratch = ct_arena_alloc(arena, ct_batched_nms_scratch_bytes(count));
     if (!scratch) return ct_fail(err, CT_E_NOMEM, "out of memory in the RPN");
