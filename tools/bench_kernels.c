@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "conv.h"
 #include "bench_peak.h"
+#include "conv.h"
 #include "gemm.h"
 #include "winograd.h"
 

@@ -20,8 +20,8 @@
 #include "gemm.h"
 #include "model/finite.h"
 #include "model/modelfile.h"
-#include "util/error.h"
 #include "threadpool.h"
+#include "util/error.h"
 #include "util/half.h"
 #include "winograd.h"
 
@@ -29,13 +29,19 @@
 /* The largest architecture (ResNet50 + FPN + mask heads) has 70 packings. */
 #define MAX_PACK_JOBS 128
 
+/* A float16 tensor whose float32 copy is left for its packing job. */
+typedef struct {
+    const void *half;           /* the file's data, or NULL: nothing to widen */
+    float *wide;                /* its staging copy, the job's source */
+} deferred_widening;
+
 /* One weight packing left for the end of loading. */
 typedef struct {
     enum { PACK_WINOGRAD, PACK_CONV, PACK_GEMM } kind;
     ct_conv_params conv;        /* PACK_WINOGRAD, PACK_CONV */
     int rows, cols;             /* src [rows, cols] (a convolution's [cout, cin*kh*kw]) */
     const float *src, *scale;   /* scale: [rows or cout], or NULL */
-    const void *half;           /* float16 data to widen into src first, or NULL */
+    deferred_widening widen;    /* src first widened from float16 */
     float *dst;
     size_t floats;              /* dst's size: the job's cost */
 } pack_job;
@@ -65,10 +71,11 @@ static float *staging(loader *L, size_t count, const char *what) {
 /* The tensor `name` as float32 while loading: a view into the mapping, or a
  * widened copy; *entry_out (if not NULL) receives its table entry. With
  * `later` (for the weights only a packing job reads), a float16 tensor's
- * copy is left for the job to widen: *later is then its data, else NULL. */
-static const float *tensor_as(loader *L, const char *name, const ctm_tensor_entry **entry_out, const void **later) {
+ * copy is left for the job to widen (later->half set, else NULL). */
+static const float *tensor_as(loader *L, const char *name, const ctm_tensor_entry **entry_out,
+                              deferred_widening *later) {
     const ctm_tensor_entry *e = ct_modelfile_find(L->file, name);
-    if (later) *later = NULL;
+    if (later) *later = (deferred_widening){NULL, NULL};
     if (!e) {
         ct_fail(L->err, CT_E_FORMAT, "model file has no tensor %s", name);
         return NULL;
@@ -78,7 +85,7 @@ static const float *tensor_as(loader *L, const char *name, const ctm_tensor_entr
     if (e->dtype == CTM_DTYPE_F32) return data;
     size_t n = ct_modelfile_numel(e);
     float *wide = staging(L, n, name);
-    if (wide && later) *later = data;
+    if (wide && later) *later = (deferred_widening){data, wide};
     else if (wide) ct_half_to_float(data, wide, n);
     return wide;
 }
@@ -143,11 +150,11 @@ static float *defer_pack(loader *L, pack_job job, const char *what) {
 /* The layer's weights [cout, cin*kh*kw] (rows times scale[o] if given)
  * packed into the model's memory: Winograd-transformed for 3x3 stride-1
  * convolutions, as GEMM panels for the others. */
-static int pack_conv(loader *L, ct_conv_layer *c, const float *weight, const void *half, const float *scale,
+static int pack_conv(loader *L, ct_conv_layer *c, const float *weight, deferred_widening widen, const float *scale,
                      const char *what) {
     ct_conv_params p = {c->cin, 1, 1, c->cout, c->kh, c->kw, c->stride, c->pad, 1, 0};
     c->winograd = ct_winograd_fits(&p);
-    pack_job job = {c->winograd ? PACK_WINOGRAD : PACK_CONV, p, c->cout, c->cin * c->kh * c->kw, weight, scale, half,
+    pack_job job = {c->winograd ? PACK_WINOGRAD : PACK_CONV, p, c->cout, c->cin * c->kh * c->kw, weight, scale, widen,
                     NULL, c->winograd ? ct_winograd_packed_floats(c->cin, c->cout) : ct_conv_packed_floats(&p)};
     return (c->packed = defer_pack(L, job, what)) != NULL;
 }
@@ -155,7 +162,7 @@ static int pack_conv(loader *L, ct_conv_layer *c, const float *weight, const voi
 static void run_pack_job(void *arg, int index, int thread) {
     (void)thread;
     const pack_job *j = (const pack_job *)arg + index;
-    if (j->half) ct_half_to_float(j->half, (float *)j->src, (size_t)j->rows * j->cols);
+    if (j->widen.half) ct_half_to_float(j->widen.half, j->widen.wide, (size_t)j->rows * j->cols);
     if (j->kind == PACK_WINOGRAD) ct_winograd_pack_weight(j->conv.cin, j->conv.cout, j->src, j->scale, j->dst);
     else if (j->kind == PACK_CONV) ct_conv_pack_weight(&j->conv, j->src, j->scale, j->dst);
     else ct_gemm_pack_a(j->rows, j->cols, j->src, j->cols, 1, j->scale, j->dst);
@@ -193,20 +200,20 @@ static int finish_loading(loader *L) {
 
 /* A bias-carrying convolution `prefix`.weight/.bias. */
 /* `prefix`.weight as the source of a packing job (tensor_as). */
-static const float *pack_source(loader *L, const char *prefix, const ctm_tensor_entry **e, const void **half) {
+static const float *pack_source(loader *L, const char *prefix, const ctm_tensor_entry **e, deferred_widening *widen) {
     char name[CTM_NAME_LEN + 32];
     snprintf(name, sizeof name, "%s.weight", prefix);
-    return tensor_as(L, name, e, half);
+    return tensor_as(L, name, e, widen);
 }
 
 static int load_conv(loader *L, const char *prefix, int stride, int pad, ct_conv_layer *c) {
     const ctm_tensor_entry *e;
-    const void *half;
-    const float *w = pack_source(L, prefix, &e, &half);
+    deferred_widening widen;
+    const float *w = pack_source(L, prefix, &e, &widen);
     if (!w) return 0;
     conv_shape(e, stride, pad, c);
     c->bias = keptf(L, NULL, "%s.bias", prefix);
-    return c->bias && pack_conv(L, c, w, half, NULL, prefix);
+    return c->bias && pack_conv(L, c, w, widen, NULL, prefix);
 }
 
 /* A bias-free convolution `conv`.weight followed by BatchNorm `bn`, folded:
@@ -216,8 +223,8 @@ static int load_conv(loader *L, const char *prefix, int stride, int pad, ct_conv
 static int load_conv_bn(loader *L, const char *conv, const char *bn, int stride, int pad,
                         ct_conv_layer *c) {
     const ctm_tensor_entry *e;
-    const void *half;
-    const float *w = pack_source(L, conv, &e, &half);
+    deferred_widening widen;
+    const float *w = pack_source(L, conv, &e, &widen);
     const float *gamma = tensorf(L, NULL, "%s.weight", bn);
     const float *beta = tensorf(L, NULL, "%s.bias", bn);
     const float *mean = tensorf(L, NULL, "%s.running_mean", bn);
@@ -233,19 +240,19 @@ static int load_conv_bn(loader *L, const char *conv, const char *bn, int stride,
         fb[o] = fmaf(-mean[o], alpha[o], beta[o]);
     }
     c->bias = fb;
-    return pack_conv(L, c, w, half, alpha, conv);
+    return pack_conv(L, c, w, widen, alpha, conv);
 }
 
 /* Linear layers whose weights [out_i, in] are stacked row-wise into one
  * layer (several heads on the same input run as one GEMM). */
 static int load_linear_stack(loader *L, const char *const *prefixes, int count, ct_linear_layer *f) {
     const float *w[2], *b[2];
-    const void *half = NULL;   /* one layer: its weights widened by the packing job */
+    deferred_widening widen = {NULL, NULL};   /* one layer: its weights widened by the packing job */
     int rows[2];
     f->out = 0;
     for (int i = 0; i < count; i++) {
         const ctm_tensor_entry *e;
-        if (!(w[i] = count == 1 ? pack_source(L, prefixes[i], &e, &half) : tensorf(L, &e, "%s.weight", prefixes[i])) ||
+        if (!(w[i] = count == 1 ? pack_source(L, prefixes[i], &e, &widen) : tensorf(L, &e, "%s.weight", prefixes[i])) ||
             !(b[i] = tensorf(L, NULL, "%s.bias", prefixes[i])))
             return 0;
         rows[i] = (int)e->dims[0];
@@ -259,7 +266,7 @@ static int load_linear_stack(loader *L, const char *const *prefixes, int count, 
         if (count > 1) memcpy(stacked + (size_t)row * f->in, w[i], (size_t)rows[i] * f->in * sizeof *stacked);
         memcpy(bias + row, b[i], (size_t)rows[i] * sizeof *bias);
     }
-    pack_job job = {PACK_GEMM, {0}, f->out, f->in, stacked, NULL, half, NULL, ct_gemm_packed_a_floats(f->out, f->in)};
+    pack_job job = {PACK_GEMM, {0}, f->out, f->in, stacked, NULL, widen, NULL, ct_gemm_packed_a_floats(f->out, f->in)};
     f->bias = bias;
     return (f->packed = defer_pack(L, job, prefixes[0])) != NULL;
 }
