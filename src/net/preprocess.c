@@ -25,12 +25,16 @@ void ct_resized_size(int orig_h, int orig_w, int min_size, int max_size, int *h,
 
 static int round_up(int v, int m) { return m > 1 ? (v + m - 1) / m * m : v; }
 
-/* One row of channel c: (pixel/255 - mean)/std, in float32 as PyTorch. */
-static void normalize_row(const uint8_t *pixels, int channels, int c, int n, float mean, float std, float *dst) {
-    for (int x = 0; x < n; x++) {
-        float v = (float)pixels[(size_t)x * channels + c] / 255.0f;
-        dst[x] = (v - mean) / std;
-    }
+/* (pixel/255 - mean)/std in float32, as PyTorch computes it, for each of
+ * the 256 pixel values: rows are then normalized by lookup, two divisions
+ * per value instead of per pixel. */
+static void normalize_table(float mean, float std, float table[256]) {
+    for (int p = 0; p < 256; p++) table[p] = ((float)p / 255.0f - mean) / std;
+}
+
+/* One row of channel c through its table. */
+static void normalize_row(const uint8_t *pixels, int channels, int c, int n, const float table[256], float *dst) {
+    for (int x = 0; x < n; x++) dst[x] = table[pixels[(size_t)x * channels + c]];
 }
 
 ct_status ct_preprocess(const ct_image *img, const float mean[3], const float std[3],
@@ -50,11 +54,13 @@ ct_status ct_preprocess(const ct_image *img, const float mean[3], const float st
     if (!padded) return ct_fail(err, CT_E_NOMEM, "out of memory for a %dx%d image", W, H);
     memset(padded, 0, 3 * ph * pw * sizeof(float));
     out->tensor = padded;
+    float table[3][256];
+    for (int c = 0; c < 3; c++) normalize_table(mean[c], std[c], table[c]);
     if (out->h == H && out->w == W) {
         /* Scale 1: the original's resize is an exact copy, so normalize in place. */
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < H; y++)
-                normalize_row(img->pixels + (size_t)y * W * C, C, C == 1 ? 0 : c, W, mean[c], std[c],
+                normalize_row(img->pixels + (size_t)y * W * C, C, C == 1 ? 0 : c, W, table[c],
                               padded + ((size_t)c * ph + y) * pw);
         return CT_OK;
     }
@@ -65,7 +71,7 @@ ct_status ct_preprocess(const ct_image *img, const float mean[3], const float st
         return ct_fail(err, CT_E_NOMEM, "out of memory for a %dx%d image", W, H);
     for (int c = 0; c < 3; c++)
         for (int y = 0; y < H; y++)
-            normalize_row(img->pixels + (size_t)y * W * C, C, C == 1 ? 0 : c, W, mean[c], std[c],
+            normalize_row(img->pixels + (size_t)y * W * C, C, C == 1 ? 0 : c, W, table[c],
                           norm + ((size_t)c * H + y) * W);
     ct_resize_bilinear(norm, 3, H, W, resized, out->h, out->w, 0.0, 0.0);
     for (int c = 0; c < 3; c++)
