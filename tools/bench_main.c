@@ -1,7 +1,8 @@
 /* tools/bench: how fast ctinfer runs a model on one slice, stage by stage,
  * against this machine's measured FP32 peak and, with --torch, against
  * PyTorch on the same checkpoint and image, alternating the two (A B A B …)
- * so that machine noise hits both alike. */
+ * so that machine noise hits both alike. --scaling alternates the same way
+ * with a one-thread session of the same model, for the thread scaling. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +20,11 @@
 
 typedef struct {
     const char *model_path, *image_path, *torch_checkpoint, *torch_python;
-    int threads, runs, warmup, json, kernels, torch_tuned;
+    int threads, runs, warmup, json, kernels, torch_tuned, scaling;
 } bench_args;
 
 static const char *USAGE =
-    "usage: tools/bench MODEL.bin IMAGE [--threads N] [--runs R] [--warmup W] [--json]\n"
+    "usage: tools/bench MODEL.bin IMAGE [--threads N] [--runs R] [--warmup W] [--json] [--scaling]\n"
     "                   [--torch CHECKPOINT.pth [--torch-tuned] [--python /usr/bin/python3]]\n"
     "       tools/bench --kernels [--threads N] [--runs R]\n";
 
@@ -65,6 +66,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         if (!strcmp(s, "--json")) a->json = 1;
         else if (!strcmp(s, "--kernels")) a->kernels = 1;
         else if (!strcmp(s, "--torch-tuned")) a->torch_tuned = 1;
+        else if (!strcmp(s, "--scaling")) a->scaling = 1;
         else if (!strcmp(s, "--threads") && v) a->threads = atoi(argv[++i]);
         else if (!strcmp(s, "--runs") && v) a->runs = atoi(argv[++i]);
         else if (!strcmp(s, "--warmup") && v) a->warmup = atoi(argv[++i]);
@@ -86,6 +88,8 @@ typedef struct {
     double torch_stage[CT_STAGE_COUNT][MAX_RUNS];
     int torch_runs;
     long torch_rss_kb;
+    double one_thread_total[MAX_RUNS];   /* --scaling: the one-thread session's runs */
+    int one_thread_runs;
 } bench_times;
 
 static int run_once(ct_session *s, const ct_image *img, bench_times *t, int slot) {
@@ -143,6 +147,9 @@ static void print_report(const bench_args *a, const bench_times *t, int threads,
         if (t->torch_runs)
             printf(", \"torch_total_ms\": {\"median\": %.3f}, \"speedup_vs_torch\": %.3f",
                    median(t->torch_total, t->torch_runs), median(t->torch_total, t->torch_runs) / total);
+        if (t->one_thread_runs)
+            printf(", \"one_thread_total_ms\": {\"median\": %.3f}, \"scaling\": %.3f",
+                   median(t->one_thread_total, t->one_thread_runs), median(t->one_thread_total, t->one_thread_runs) / total);
         printf("}\n");
         return;
     }
@@ -165,6 +172,12 @@ static void print_report(const bench_args *a, const bench_times *t, int threads,
     if (t->torch_runs) {
         double tt = median(t->torch_total, t->torch_runs);
         printf("torch  %.2f ms: ctinfer is %.2fx faster\n", tt, tt / total);
+    }
+    if (t->one_thread_runs) {
+        double one = median(t->one_thread_total, t->one_thread_runs);
+        printf("1 thread, runs alternating: %.2f ms (min %.2f): %d threads scale %.2fx (by the fastest runs %.2fx)\n",
+               one, min_of(t->one_thread_total, t->one_thread_runs), threads, one / total,
+               min_of(t->one_thread_total, t->one_thread_runs) / min_of(t->total, a->runs));
     }
     printf("load %.2f ms, peak RSS %ld KB", load_ms, ru.ru_maxrss);
     if (t->torch_rss_kb) printf(" (PyTorch %ld KB: %.2fx less)", t->torch_rss_kb, (double)t->torch_rss_kb / ru.ru_maxrss);
@@ -199,15 +212,28 @@ int main(int argc, char **argv) {
     }
     ct_image img = {slice.width, slice.height, slice.channels, slice.pixels};
     int threads = a.threads ? a.threads : ct_default_threads();
+    ct_session *one_thread = NULL;
+    opt.threads = 1;
+    if (a.scaling && ct_session_new(model, &opt, &one_thread, &err) != CT_OK) {
+        fprintf(stderr, "bench: %s\n", err.message);
+        return 1;
+    }
     bench_torch *torch = NULL;
     if (a.torch_checkpoint &&
         !(torch = bench_torch_start(a.torch_python, a.torch_checkpoint, a.image_path, threads, a.torch_tuned)))
         return 1;
-    static bench_times t;
+    static bench_times t, t1;   /* t1: the one-thread session's (its total goes to t.one_thread_total) */
     for (int i = 0; i < a.warmup; i++)
-        if (run_once(session, &img, &t, -1) != 0 || (torch && bench_torch_run(torch, NULL, NULL, NULL) != 0)) return 1;
+        if (run_once(session, &img, &t, -1) != 0 || (torch && bench_torch_run(torch, NULL, NULL, NULL) != 0) ||
+            (one_thread && run_once(one_thread, &img, &t1, -1) != 0))
+            return 1;
     for (int i = 0; i < a.runs; i++) {
         if (run_once(session, &img, &t, i) != 0) return 1;
+        if (one_thread) {
+            if (run_once(one_thread, &img, &t1, i) != 0) return 1;
+            t.one_thread_total[i] = t1.total[i];
+            t.one_thread_runs = i + 1;
+        }
         if (torch) {
             double stage[CT_STAGE_COUNT] = {0};
             if (bench_torch_run(torch, &t.torch_total[i], stage, &t.torch_rss_kb) != 0) return 1;
@@ -218,6 +244,7 @@ int main(int argc, char **argv) {
     bench_torch_stop(torch);
     print_report(&a, &t, threads, load_ms, bench_peak_gflops());
     ct_slice_free(&slice);
+    ct_session_free(one_thread);
     ct_session_free(session);
     ct_model_free(model);
     return 0;
