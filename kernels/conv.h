@@ -58,17 +58,17 @@ void ct_upsample_nearest_add(const float *src, int c, int hs, int ws, float *dst
  * i.e. ConvTranspose2d(cin -> cmid, kernel 2, stride 2) with bias and ReLU,
  * then the 1x1 conv w1 [n_c,cmid] + b1 [n_c], of which only channel[b] is
  * computed for image b; out [batch, 2h, 2w]. The transposed convolution is
- * a GEMM [cmid*4, cin] x [cin, pixels] per chunk of pixels, into a part of
- * `workspace` (room for ct_deconv_workspace_floats floats, given the pool's
- * thread count) where the 1x1 conv reads it. */
+ * a GEMM [cmid*4, cin] x [cin, pixels] per chunk of pixels, into the
+ * thread's workspace of ctx (reserve ct_deconv_workspace_floats floats
+ * with ct_gemm_ctx_reserve) where the 1x1 conv reads it. */
 size_t ct_deconv_packed_floats(int cin, int cmid);
 /* weight [cin,cmid,2,2], bias [cmid] -> dst (packed weights, then the bias
  * repeated per output phase). */
 void ct_deconv_pack(int cin, int cmid, const float *weight, const float *bias, float *dst);
-size_t ct_deconv_workspace_floats(int cmid, int threads);
+size_t ct_deconv_workspace_floats(int cmid);
 void ct_deconv_1x1(const ct_gemm_ctx *ctx, const float *x, int cin, int batch, int h, int w,
                    const float *packed, int cmid, int relu, const float *w1, const float *b1,
-                   const int *channel, float *out, float *workspace);
+                   const int *channel, float *out);
 
 /* Reference twins. ct_deconv2x2_naive: x [cin,h,w], weight [cin,cout,2,2]
  * -> y [cout,2h,2w] as above (bias may be NULL). ct_deconv_1x1_naive: the

@@ -2,7 +2,7 @@
  * and the 1x1 logits conv after it (contract in conv.h). A task takes a
  * chunk of pixels: one GEMM computes every output phase (u,v) of them,
  * [cmid*4, cin] x [cin, pixels], with bias and ReLU in its epilogue, into
- * its thread's workspace (in L2), and the 1x1 conv of each image's chosen
+ * its thread's workspace of the GEMM context (in L2), and the 1x1 conv of each image's chosen
  * channel reads the phases there, so the upsampled map is never written
  * out. Also the naive twins. */
 #include "conv.h"
@@ -19,7 +19,6 @@ typedef struct {
     const float *w1, *b1;   /* [n_c, cmid], [n_c] */
     const int *channel;     /* [batch] */
     float *out;             /* [batch, 2h, 2w] */
-    float *workspace;       /* [threads][cmid*4][PIXEL_CHUNK] */
 } deconv_job;
 
 size_t ct_deconv_packed_floats(int cin, int cmid) {
@@ -34,9 +33,7 @@ void ct_deconv_pack(int cin, int cmid, const float *weight, const float *bias, f
     for (int r = 0; r < cmid * 4; r++) bias4[r] = bias ? bias[r / 4] : 0.0f;
 }
 
-size_t ct_deconv_workspace_floats(int cmid, int threads) {
-    return (size_t)(threads > 1 ? threads : 1) * cmid * 4 * PIXEL_CHUNK;
-}
+size_t ct_deconv_workspace_floats(int cmid) { return (size_t)cmid * 4 * PIXEL_CHUNK; }
 
 /* Pixels [i0, i1) of a chunk, all of image b, whose phases are rows
  * o*4 + uv of ph [cmid*4, np]: out = sum_o w1[l,o] * phase + b1[l] for each
@@ -72,7 +69,7 @@ static void pixel_chunk(void *arg, int chunk, int thread) {
     const deconv_job *j = arg;
     int n = j->batch * j->h * j->w, hw = j->h * j->w, p0 = chunk * PIXEL_CHUNK;
     int np = n - p0 < PIXEL_CHUNK ? n - p0 : PIXEL_CHUNK;
-    float *ph = j->workspace + (size_t)thread * j->cmid * 4 * PIXEL_CHUNK;   /* [cmid*4, np] */
+    float *ph = ct_gemm_ctx_workspace(j->ctx, thread);   /* [cmid*4, np] */
     ct_gemm_b b = ct_gemm_b_matrix(j->x + p0, n, 1, np);
     ct_gemm_run_here(j->ctx, thread, j->cmid * 4, np, j->cin, j->packed, &b, ph, np, &j->ep);
     for (int i0 = 0; i0 < np;) {   /* runs of pixels of one image */
@@ -85,12 +82,11 @@ static void pixel_chunk(void *arg, int chunk, int thread) {
 
 void ct_deconv_1x1(const ct_gemm_ctx *ctx, const float *x, int cin, int batch, int h, int w,
                    const float *packed, int cmid, int relu, const float *w1, const float *b1,
-                   const int *channel, float *out, float *workspace) {
+                   const int *channel, float *out) {
     int n = batch * h * w;
     if (n <= 0 || cmid <= 0) return;
     deconv_job job = {ctx, x, packed, cin, batch, h, w, cmid,
-                      {packed + ct_gemm_packed_a_floats(cmid * 4, cin), NULL, NULL, relu}, w1, b1, channel, out,
-                      workspace};
+                      {packed + ct_gemm_packed_a_floats(cmid * 4, cin), NULL, NULL, relu}, w1, b1, channel, out};
     ct_pool_run(ct_gemm_ctx_pool(ctx), (n + PIXEL_CHUNK - 1) / PIXEL_CHUNK, pixel_chunk, &job);
 }
 

@@ -3,8 +3,8 @@
  * The fast kernel reads the map channels-last and runs bin by bin with the
  * channels innermost (sixteen at a time, in AVX2 registers where the CPU
  * has them), each sample's bilinear weights computed once per bin and
- * channel chunk; RoIs are independent tasks. The naive twin loops channel by channel over the
- * [c,h,w] map. */
+ * channel chunk; RoIs are independent tasks. The naive twin loops channel
+ * by channel over the [c,h,w] map. */
 #include "roi_align.h"
 
 #include <math.h>

@@ -39,9 +39,10 @@ static void swap_floats(float *a, float *b) {
 
 /* The value of rank r (0: the largest) among v[0..n) (no NaN), found by
  * quickselect (median of three, v reordered); NAN when it takes more than
- * `budget` partition steps, which only adversarial orders need. */
-static float select_rank(float *v, int n, int r, int budget) {
-    int lo = 0, hi = n - 1;
+ * 64 partition steps (typical inputs take about log2 n), which only
+ * adversarial orders need: the caller then sorts instead. */
+static float select_rank(float *v, int n, int r) {
+    int lo = 0, hi = n - 1, budget = 64;
     while (lo < hi) {
         if (budget-- == 0) return NAN;
         int mid = lo + (hi - lo) / 2;   /* v[lo] >= v[mid] >= v[hi] after these swaps */
@@ -70,7 +71,7 @@ int ct_topk_desc(const float *scores, int n, int k, int *idx, int *tmp, float *v
     float t = NAN;
     if (k < n && !has_nan) {
         memcpy(values, scores, (size_t)n * sizeof *values);
-        t = select_rank(values, n, k - 1, 64);   /* typical inputs take about log2 n partitions */
+        t = select_rank(values, n, k - 1);
     }
     if (isnan(t)) {   /* NaN scores (whose order is the merge sort's own), k = n, or no selection */
         ct_argsort_desc(scores, n, idx, tmp);

@@ -176,7 +176,7 @@ static void quad_geometry(const wino_job *j, int t0, int nt, int tl, quad_rows *
             q->off[i][r] = (ptrdiff_t)iy * w + ix;
             q->full[i][r] = row_in && ix >= 0 && ix + 4 <= w;
             q->all_full &= q->full[i][r];
-            for (int k = 0; k < 4; k++) {
+            for (int k = 0; !q->full[i][r] && k < 4; k++) {
                 q->col[i][r][k] = (ptrdiff_t)clamp_int(iy, 0, h - 1) * w + clamp_int(ix + k, 0, w - 1);
                 q->keep[i][r][k] = row_in && ix + k >= 0 && ix + k < w ? -1 : 0;
             }

@@ -431,7 +431,6 @@ static void check_deconv_1x1(int cin, int cmid, int nc, int batch, int h, int w,
     float *x = random_floats(pix * cin), *wt = random_floats((size_t)cin * cmid * 4), *b = random_floats(cmid);
     float *w1 = random_floats((size_t)nc * cmid), *b1 = random_floats(nc), *ref = malloc((on + 1) * 4);
     float *bound = malloc((on + 1) * 4), *packed = malloc((ct_deconv_packed_floats(cin, cmid) + 1) * 4);
-    float *workspace = malloc((ct_deconv_workspace_floats(cmid, THREAD_COUNTS) + 1) * 4);
     int *channel = malloc((size_t)batch * sizeof *channel);
     for (int i = 0; i < batch; i++) channel[i] = rng_int(0, nc - 1);
     ct_deconv_pack(cin, cmid, wt, b, packed);
@@ -443,7 +442,8 @@ static void check_deconv_1x1(int cin, int cmid, int nc, int batch, int h, int w,
     float *first = NULL;
     for (int t = 0; t < THREAD_COUNTS; t++) {
         float *out = random_floats(on);
-        ct_deconv_1x1(ctxs[t], x, cin, batch, h, w, packed, cmid, relu, w1, b1, channel, out, workspace);
+        CHECK(ct_gemm_ctx_reserve(ctxs[t], ct_deconv_workspace_floats(cmid)));
+        ct_deconv_1x1(ctxs[t], x, cin, batch, h, w, packed, cmid, relu, w1, b1, channel, out);
         double worst;
         int bad = count_beyond(out, ref, bound, on, &worst);
         CHECKF(bad == 0, "deconv_1x1 cin=%d cmid=%d nc=%d batch=%d %dx%d relu=%d, %d threads: %d bad, max %g", cin, cmid,
@@ -454,7 +454,7 @@ static void check_deconv_1x1(int cin, int cmid, int nc, int batch, int h, int w,
             free(out);
         }
     }
-    free(first), free(x), free(wt), free(b), free(w1), free(b1), free(ref), free(bound), free(packed), free(workspace);
+    free(first), free(x), free(wt), free(b), free(w1), free(b1), free(ref), free(bound), free(packed);
     free(channel), free(ax), free(aw), free(ab), free(aw1), free(ab1);
 }
 

@@ -453,16 +453,16 @@ static void test_conv_vs_torch(void) {
         size_t plane = (size_t)4 * h * w;
         float *y = malloc(dy->count * sizeof *y), *yn = malloc(dy->count * sizeof *yn);
         float *packed = malloc(ct_deconv_packed_floats(cin, cout) * sizeof *packed);
-        float *workspace = malloc(ct_deconv_workspace_floats(cout, 1) * sizeof *workspace);
         float *eye = calloc((size_t)cout * cout, sizeof *eye), *zero = calloc((size_t)cout, sizeof *zero);
         for (int o = 0; o < cout; o++) eye[(size_t)o * cout + o] = 1.0f;
         ct_deconv_pack(cin, cout, dw->f, db->f, packed);
+        CHECK(ct_gemm_ctx_reserve(ctx, ct_deconv_workspace_floats(cout)));
         for (int o = 0; o < cout; o++)
-            ct_deconv_1x1(ctx, dx->f, cin, 1, h, w, packed, cout, 0, eye, zero, &o, y + o * plane, workspace);
+            ct_deconv_1x1(ctx, dx->f, cin, 1, h, w, packed, cout, 0, eye, zero, &o, y + o * plane);
         ct_deconv2x2_naive(dx->f, cin, h, w, dw->f, db->f, cout, 0, yn);
         CHECKF(count_rel("d.y", y, dy->f, dy->count) == 0, "deconv");
         CHECKF(count_rel("d.y", yn, dy->f, dy->count) == 0, "naive deconv");
-        free(y), free(yn), free(packed), free(workspace), free(eye), free(zero);
+        free(y), free(yn), free(packed), free(eye), free(zero);
     }
     /* Linear: y = x W^T + b, W read transposed through B's strides. */
     const kv_tensor *lx = kv_get(&kv, "l.x"), *lw = kv_get(&kv, "l.w"), *lb = kv_get(&kv, "l.b");

@@ -14,11 +14,11 @@
 #include <time.h>
 
 #include "bench_peak.h"
+#include "bench_stats.h"
 #include "conv.h"
 #include "gemm.h"
 #include "winograd.h"
 
-#define MAX_RUNS 101
 
 typedef enum { SHAPE_CONV, SHAPE_FC, SHAPE_DECONV } shape_kind;
 
@@ -54,17 +54,6 @@ static double now_s(clockid_t clock) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The median of v[0..n) (sorts v). */
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
-
 static float *random_floats(size_t n, unsigned *seed) {
     float *p = aligned_alloc(64, (n + 16) / 16 * 16 * sizeof *p);
     for (size_t i = 0; p && i < n; i++) {
@@ -78,7 +67,7 @@ static float *random_floats(size_t n, unsigned *seed) {
 typedef struct {
     const bench_shape *shape;
     ct_gemm_ctx *ctx;
-    float *x, *packed, *bias, *y, *w1, *b1, *workspace;
+    float *x, *packed, *bias, *y, *w1, *b1;
     int *channel;
     double gflop;
 } bench_case;
@@ -96,7 +85,7 @@ static void run_case(const bench_case *c) {
         ct_gemm_run(c->ctx, s->M, s->N, s->K, c->packed, &b, c->y, s->N, &ep);
     } else {
         ct_deconv_1x1(c->ctx, c->x, p->cin, p->batch, p->h, p->w, c->packed, p->cout, 1, c->w1, c->b1, c->channel,
-                      c->y, c->workspace);
+                      c->y);
     }
 }
 
@@ -124,11 +113,7 @@ static int setup_case(bench_case *c, unsigned *seed) {
     c->x = random_floats(xn, seed), c->y = random_floats(yn, seed), c->bias = random_floats(bn, seed);
     c->packed = random_floats(an, seed), c->w1 = random_floats((size_t)p->cout * 2, seed);
     c->b1 = random_floats(2, seed), c->channel = calloc((size_t)p->batch + 1, sizeof *c->channel);
-    int threads = ct_pool_size(ct_gemm_ctx_pool(c->ctx));
-    c->workspace = s->kind == SHAPE_DECONV
-                    ? random_floats(ct_deconv_workspace_floats(p->cout, threads), seed) : NULL;
-    int ok = w && c->x && c->y && c->bias && c->packed && c->w1 && c->b1 && c->channel &&
-             (s->kind != SHAPE_DECONV || c->workspace);
+    int ok = w && c->x && c->y && c->bias && c->packed && c->w1 && c->b1 && c->channel;
     if (ok && s->kind == SHAPE_CONV && ct_winograd_fits(p)) {
         ok = ct_gemm_ctx_reserve(c->ctx, ct_winograd_workspace_floats(p->cin, p->cout));
         if (ok) ct_winograd_pack_weight(p->cin, p->cout, w, NULL, c->packed);
@@ -136,18 +121,21 @@ static int setup_case(bench_case *c, unsigned *seed) {
         ct_conv_pack_weight(p, w, NULL, c->packed);
     }
     if (ok && s->kind == SHAPE_FC) ct_gemm_pack_a(s->M, s->K, w, s->K, 1, NULL, c->packed);
-    if (ok && s->kind == SHAPE_DECONV) ct_deconv_pack(p->cin, p->cout, w, c->bias, c->packed);
+    if (ok && s->kind == SHAPE_DECONV) {
+        ok = ct_gemm_ctx_reserve(c->ctx, ct_deconv_workspace_floats(p->cout));
+        if (ok) ct_deconv_pack(p->cin, p->cout, w, c->bias, c->packed);
+    }
     free(w);
     return ok;
 }
 
 static void free_case(bench_case *c) {
-    free(c->x), free(c->packed), free(c->bias), free(c->y), free(c->w1), free(c->b1), free(c->workspace);
+    free(c->x), free(c->packed), free(c->bias), free(c->y), free(c->w1), free(c->b1);
     free(c->channel);
 }
 
 int bench_kernels(int threads, int runs) {
-    if (runs > MAX_RUNS) runs = MAX_RUNS;
+    if (runs > BENCH_MAX_RUNS) runs = BENCH_MAX_RUNS;
     ct_pool *pool = threads > 1 ? ct_pool_new(threads) : NULL;
     ct_gemm_ctx *ctx = ct_gemm_ctx_new(pool, NULL);
     if ((threads > 1 && !pool) || !ctx) {
@@ -160,7 +148,7 @@ int bench_kernels(int threads, int runs) {
            "%peak");
     unsigned seed = 12345;
     for (size_t i = 0; i < sizeof SHAPES / sizeof *SHAPES; i++) {
-        bench_case c = {&SHAPES[i], ctx, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0};
+        bench_case c = {&SHAPES[i], ctx, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0};
         if (!setup_case(&c, &seed)) {
             free_case(&c);
             fprintf(stderr, "bench: out of memory\n");
@@ -168,7 +156,7 @@ int bench_kernels(int threads, int runs) {
         }
         /* Per run: wall and CPU time, and both rates over the peak sampled
          * right after the run (the machine's speed drifts between runs). */
-        double wall[MAX_RUNS], cpu[MAX_RUNS], of_peak[MAX_RUNS], cpu_of_peak[MAX_RUNS];
+        double wall[BENCH_MAX_RUNS], cpu[BENCH_MAX_RUNS], of_peak[BENCH_MAX_RUNS], cpu_of_peak[BENCH_MAX_RUNS];
         run_case(&c);   /* warm-up */
         for (int r = 0; r < runs; r++) {
             double t0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
@@ -177,10 +165,10 @@ int bench_kernels(int threads, int runs) {
             double sampled = bench_peak_sample();
             of_peak[r] = c.gflop / wall[r] / (sampled * threads), cpu_of_peak[r] = c.gflop / cpu[r] / sampled;
         }
-        double w = median(wall, runs), rate = c.gflop / w, cpu_rate = c.gflop / median(cpu, runs);
+        double w = bench_median(wall, runs), rate = c.gflop / w, cpu_rate = c.gflop / bench_median(cpu, runs);
         const char *method = SHAPES[i].kind != SHAPE_CONV ? "gemm" : ct_winograd_fits(&SHAPES[i].conv) ? "winograd" : "im2col";
         printf("%-30s %-9s %7.3f %8.2f %9.1f %6.1f%% %9.1f %6.1f%%\n", SHAPES[i].name, method, c.gflop, w * 1e3, rate,
-               100.0 * median(of_peak, runs), cpu_rate, 100.0 * median(cpu_of_peak, runs));
+               100.0 * bench_median(of_peak, runs), cpu_rate, 100.0 * bench_median(cpu_of_peak, runs));
         free_case(&c);
     }
     ct_gemm_ctx_free(ctx);

@@ -12,11 +12,11 @@
 
 #include "bench_kernels.h"
 #include "bench_peak.h"
+#include "bench_stats.h"
 #include "bench_torch.h"
 #include "ctinfer.h"
 #include "image/slice.h"
 
-#define MAX_RUNS 1000
 
 typedef struct {
     const char *model_path, *image_path, *torch_checkpoint, *torch_python;
@@ -32,30 +32,6 @@ static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n) {
-    double s[MAX_RUNS];
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-}
-
-static double min_of(const double *v, int n) {
-    double m = v[0];
-    for (int i = 1; i < n; i++) m = v[i] < m ? v[i] : m;
-    return m;
-}
-
-static double max_of(const double *v, int n) {
-    double m = v[0];
-    for (int i = 1; i < n; i++) m = v[i] > m ? v[i] : m;
-    return m;
 }
 
 static int parse_args(int argc, char **argv, bench_args *a) {
@@ -76,20 +52,18 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         else if (s[0] != '-' && npos == 1) a->image_path = s, npos++;
         else return -1;
     }
-    if (npos != (a->kernels ? 0 : 2) || a->runs < 1 || a->runs > MAX_RUNS || a->warmup < 0 || a->threads < 0) return -1;
+    if (npos != (a->kernels ? 0 : 2) || a->runs < 1 || a->runs > BENCH_MAX_RUNS || a->warmup < 0 || a->threads < 0) return -1;
     return 0;
 }
 
 typedef struct {
-    double total[MAX_RUNS];
-    double stage[CT_STAGE_COUNT][MAX_RUNS];
+    double total[BENCH_MAX_RUNS];
+    double stage[CT_STAGE_COUNT][BENCH_MAX_RUNS];
     double gflop[CT_STAGE_COUNT];
-    double torch_total[MAX_RUNS];
-    double torch_stage[CT_STAGE_COUNT][MAX_RUNS];
+    double torch_total[BENCH_MAX_RUNS];
+    double torch_stage[CT_STAGE_COUNT][BENCH_MAX_RUNS];
     int torch_runs;
     long torch_rss_kb;
-    double one_thread_total[MAX_RUNS];   /* --scaling: the one-thread session's runs */
-    int one_thread_runs;
 } bench_times;
 
 static int run_once(ct_session *s, const ct_image *img, bench_times *t, int slot) {
@@ -121,24 +95,26 @@ static double measure_load_ms(const char *path) {
         v[i] = now_ms() - t0;
         ct_model_free(m);
     }
-    return median(v, 5);
+    return bench_median(v, 5);
 }
 
-static void print_report(const bench_args *a, const bench_times *t, int threads, double load_ms, double peak) {
+/* one: the one-thread session's times (--scaling), or NULL. */
+static void print_report(const bench_args *a, const bench_times *t, const bench_times *one, int threads,
+                         double load_ms, double peak) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double total = median(t->total, a->runs);
+    double total = bench_median(t->total, a->runs);
     if (a->json) {
         printf("{\"model\": \"%s\", \"image\": \"%s\", \"threads\": %d, \"runs\": %d, \"load_ms\": %.3f, "
                "\"total_ms\": {\"median\": %.3f, \"min\": %.3f, \"max\": %.3f}, \"stages\": {",
-               a->model_path, a->image_path, threads, a->runs, load_ms, total, min_of(t->total, a->runs),
-               max_of(t->total, a->runs));
+               a->model_path, a->image_path, threads, a->runs, load_ms, total, bench_min(t->total, a->runs),
+               bench_max(t->total, a->runs));
         for (int k = 0, first = 1; k < CT_STAGE_COUNT; k++) {
-            double ms = median(t->stage[k], a->runs);
+            double ms = bench_median(t->stage[k], a->runs);
             if (ms == 0) continue;
             printf("%s\"%s\": {\"median_ms\": %.3f, \"gflop\": %.4f, \"gflops\": %.2f", first ? "" : ", ",
                    ct_stage_name(k), ms, t->gflop[k], t->gflop[k] / (ms * 1e-3));
-            if (t->torch_runs) printf(", \"torch_median_ms\": %.3f", median(t->torch_stage[k], t->torch_runs));
+            if (t->torch_runs) printf(", \"torch_median_ms\": %.3f", bench_median(t->torch_stage[k], t->torch_runs));
             printf("}");
             first = 0;
         }
@@ -146,10 +122,10 @@ static void print_report(const bench_args *a, const bench_times *t, int threads,
         if (t->torch_rss_kb) printf(", \"torch_peak_rss_kb\": %ld", t->torch_rss_kb);
         if (t->torch_runs)
             printf(", \"torch_total_ms\": {\"median\": %.3f}, \"speedup_vs_torch\": %.3f",
-                   median(t->torch_total, t->torch_runs), median(t->torch_total, t->torch_runs) / total);
-        if (t->one_thread_runs)
+                   bench_median(t->torch_total, t->torch_runs), bench_median(t->torch_total, t->torch_runs) / total);
+        if (one)
             printf(", \"one_thread_total_ms\": {\"median\": %.3f}, \"scaling\": %.3f",
-                   median(t->one_thread_total, t->one_thread_runs), median(t->one_thread_total, t->one_thread_runs) / total);
+                   bench_median(one->total, a->runs), bench_median(one->total, a->runs) / total);
         printf("}\n");
         return;
     }
@@ -157,27 +133,26 @@ static void print_report(const bench_args *a, const bench_times *t, int threads,
            threads == 1 ? "" : "s", a->runs);
     printf("%-12s %10s %8s %9s %7s%s\n", "stage", "ms", "GFLOP", "GFLOP/s", "%peak", t->torch_runs ? "   torch ms  ratio" : "");
     for (int k = 0; k < CT_STAGE_COUNT; k++) {
-        double ms = median(t->stage[k], a->runs);
+        double ms = bench_median(t->stage[k], a->runs);
         if (ms == 0) continue;
         double rate = t->gflop[k] / (ms * 1e-3);
         printf("%-12s %10.2f %8.3f %9.1f %6.1f%%", ct_stage_name(k), ms, t->gflop[k], rate,
                100.0 * rate / (peak * threads));
         if (t->torch_runs) {
-            double tm = median(t->torch_stage[k], t->torch_runs);
+            double tm = bench_median(t->torch_stage[k], t->torch_runs);
             if (tm > 0) printf(" %10.2f %6.2fx", tm, tm / ms);
         }
         printf("\n");
     }
-    printf("total  %.2f ms (min %.2f, max %.2f)\n", total, min_of(t->total, a->runs), max_of(t->total, a->runs));
+    printf("total  %.2f ms (min %.2f, max %.2f)\n", total, bench_min(t->total, a->runs), bench_max(t->total, a->runs));
     if (t->torch_runs) {
-        double tt = median(t->torch_total, t->torch_runs);
+        double tt = bench_median(t->torch_total, t->torch_runs);
         printf("torch  %.2f ms: ctinfer is %.2fx faster\n", tt, tt / total);
     }
-    if (t->one_thread_runs) {
-        double one = median(t->one_thread_total, t->one_thread_runs);
+    if (one) {
+        double med = bench_median(one->total, a->runs), fastest = bench_min(one->total, a->runs);
         printf("1 thread, runs alternating: %.2f ms (min %.2f): %d threads scale %.2fx (by the fastest runs %.2fx)\n",
-               one, min_of(t->one_thread_total, t->one_thread_runs), threads, one / total,
-               min_of(t->one_thread_total, t->one_thread_runs) / min_of(t->total, a->runs));
+               med, fastest, threads, med / total, fastest / bench_min(t->total, a->runs));
     }
     printf("load %.2f ms, peak RSS %ld KB", load_ms, ru.ru_maxrss);
     if (t->torch_rss_kb) printf(" (PyTorch %ld KB: %.2fx less)", t->torch_rss_kb, (double)t->torch_rss_kb / ru.ru_maxrss);
@@ -222,18 +197,14 @@ int main(int argc, char **argv) {
     if (a.torch_checkpoint &&
         !(torch = bench_torch_start(a.torch_python, a.torch_checkpoint, a.image_path, threads, a.torch_tuned)))
         return 1;
-    static bench_times t, t1;   /* t1: the one-thread session's (its total goes to t.one_thread_total) */
+    static bench_times t, t1;   /* t1: the one-thread session's */
     for (int i = 0; i < a.warmup; i++)
         if (run_once(session, &img, &t, -1) != 0 || (torch && bench_torch_run(torch, NULL, NULL, NULL) != 0) ||
             (one_thread && run_once(one_thread, &img, &t1, -1) != 0))
             return 1;
     for (int i = 0; i < a.runs; i++) {
         if (run_once(session, &img, &t, i) != 0) return 1;
-        if (one_thread) {
-            if (run_once(one_thread, &img, &t1, i) != 0) return 1;
-            t.one_thread_total[i] = t1.total[i];
-            t.one_thread_runs = i + 1;
-        }
+        if (one_thread && run_once(one_thread, &img, &t1, i) != 0) return 1;
         if (torch) {
             double stage[CT_STAGE_COUNT] = {0};
             if (bench_torch_run(torch, &t.torch_total[i], stage, &t.torch_rss_kb) != 0) return 1;
@@ -242,7 +213,7 @@ int main(int argc, char **argv) {
         }
     }
     bench_torch_stop(torch);
-    print_report(&a, &t, threads, load_ms, bench_peak_gflops());
+    print_report(&a, &t, one_thread ? &t1 : NULL, threads, load_ms, bench_peak_gflops());
     ct_slice_free(&slice);
     ct_session_free(one_thread);
     ct_session_free(session);

@@ -198,7 +198,6 @@ static int finish_loading(loader *L) {
     return f.finite == CT_OK;
 }
 
-/* A bias-carrying convolution `prefix`.weight/.bias. */
 /* `prefix`.weight as the source of a packing job (tensor_as). */
 static const float *pack_source(loader *L, const char *prefix, const ctm_tensor_entry **e, deferred_widening *widen) {
     char name[CTM_NAME_LEN + 32];
@@ -206,6 +205,7 @@ static const float *pack_source(loader *L, const char *prefix, const ctm_tensor_
     return tensor_as(L, name, e, widen);
 }
 
+/* A bias-carrying convolution `prefix`.weight/.bias. */
 static int load_conv(loader *L, const char *prefix, int stride, int pad, ct_conv_layer *c) {
     const ctm_tensor_entry *e;
     deferred_widening widen;

@@ -14,12 +14,11 @@
  * columns wide. */
 #define MASK_CHUNK 24
 
-/* Chunk memory: the pooled features, the conv outputs (two, ping-pong for
- * the four-conv head) and the transposed conv's workspace. */
+/* Chunk memory: the pooled features and the conv outputs (two, ping-pong
+ * for the four-conv head). */
 typedef struct {
     float *pooled;   /* [n, F, 14, 14] */
     float *conv[2];  /* [C_i, n, 14, 14] */
-    float *deconv;   /* the predictor's workspace */
 } mask_buffers;
 
 static ct_status alloc_buffers(ct_session *s, int n, int F, mask_buffers *b, ct_error *err) {
@@ -30,8 +29,7 @@ static ct_status alloc_buffers(ct_session *s, int n, int F, mask_buffers *b, ct_
     b->pooled = ct_arena_floats(&s->arena, pix * F);
     b->conv[0] = ct_arena_floats(&s->arena, pix * widest);
     b->conv[1] = ct_arena_floats(&s->arena, pix * widest);
-    b->deconv = ct_arena_floats(&s->arena, ct_deconv_workspace_floats(net->deconv_cout, ct_pool_size(s->pool)));
-    if (!b->pooled || !b->conv[0] || !b->conv[1] || !b->deconv)
+    if (!b->pooled || !b->conv[0] || !b->conv[1])
         return ct_fail(err, CT_E_NOMEM, "out of memory in the mask head");
     return CT_OK;
 }
@@ -54,7 +52,7 @@ static void mask_chunk(ct_session *s, const ct_input *in, const ct_fmap hwc[CT_M
         c = l->cout;
     }
     ct_deconv_1x1(s->gemm, x, c, n, side, side, net->deconv_packed, net->deconv_cout, 1, net->mask_logits_weight,
-                  net->mask_logits_bias, dets->labels + d0, out, b->deconv);
+                  net->mask_logits_bias, dets->labels + d0, out);
     s->flops += 2.0 * n * 4.0 * side * side * net->deconv_cout * ((double)c + 1.0);
 }
 

@@ -25,7 +25,8 @@ size_t ct_network_workspace_floats(const ct_network *net) {
     CONSIDER(&net->rpn_conv);
     for (int i = 0; i < net->num_mask_convs; i++) CONSIDER(&net->mask_conv[i]);
 #undef CONSIDER
-    return most;
+    size_t deconv = net->deconv_cout > 0 ? ct_deconv_workspace_floats(net->deconv_cout) : 0;
+    return deconv > most ? deconv : most;
 }
 
 void ct_conv_layer_apply(ct_session *s, const ct_conv_layer *layer, const ct_conv_params *p, const float *x,
