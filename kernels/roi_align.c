@@ -80,14 +80,8 @@ static int grid_size(int sampling_ratio, float roi_size, int out_size) {
     return g > ROI_ALIGN_MAX_GRID ? ROI_ALIGN_MAX_GRID : (int)g;
 }
 
-/* Where one RoI's bins and samples lie on the map. */
-typedef struct {
-    float x1, y1, bin_w, bin_h, count;
-    int grid_h, grid_w;
-} roi_geometry;
-
-static roi_geometry geometry_of(const float box[4], float scale, int out_h, int out_w, int sampling_ratio) {
-    roi_geometry g;
+static ct_roi_geometry geometry_of(const float box[4], float scale, int out_h, int out_w, int sampling_ratio) {
+    ct_roi_geometry g;
     float x1 = box[0] * scale, y1 = box[1] * scale, x2 = box[2] * scale, y2 = box[3] * scale;
     float roi_w = x2 - x1, roi_h = y2 - y1;
     if (roi_w < 1.0f) roi_w = 1.0f;
@@ -99,11 +93,11 @@ static roi_geometry geometry_of(const float box[4], float scale, int out_h, int 
     return g;
 }
 
-static float sample_y(const roi_geometry *g, int ph, int iy) {
+static float sample_y(const ct_roi_geometry *g, int ph, int iy) {
     return g->y1 + (float)ph * g->bin_h + (float)(iy + 0.5f) * g->bin_h / (float)g->grid_h;
 }
 
-static float sample_x(const roi_geometry *g, int pw, int ix) {
+static float sample_x(const ct_roi_geometry *g, int pw, int ix) {
     return g->x1 + (float)pw * g->bin_w + (float)(ix + 0.5f) * g->bin_w / (float)g->grid_w;
 }
 
@@ -115,16 +109,6 @@ void ct_roi_align_hwc(const float *feat, int c, int h, int w, float *feat_hwc) {
     for (size_t p = 0; p < plane; p++)
         for (int ch = 0; ch < c; ch++) feat_hwc[p * c + ch] = feat[ch * plane + p];
 }
-
-typedef struct {
-    const float *feat;      /* [h,w,c] */
-    int c, h, w;
-    const float *boxes;     /* [n,4] */
-    float scale;
-    int out_h, out_w, sampling_ratio;
-    float *out;             /* [n,c,out_h,out_w] */
-    int avx2;               /* pool_bin_avx2 */
-} roi_job;
 
 /* One bilinear sample's four taps at the channel chunk's first channel
  * (each a run of channels of one map pixel) and their weights. */
@@ -189,8 +173,6 @@ __attribute__((target("avx2"))) static void pool_bin_avx2(float *acc, const samp
 }
 
 static int cpu_has_avx2(void) { return __builtin_cpu_supports("avx2"); }
-#else
-static int cpu_has_avx2(void) { return 0; }
 #endif
 
 /* out[k*ld + b] = local[b*CHANNEL_CHUNK + k] for b < nb, k < cn: 4x4 blocks
@@ -212,55 +194,80 @@ static void store_transposed(const float *local, int nb, int cn, float *out, siz
         for (int k = 0; k < cn; k++) out[k * ld + b] = local[(size_t)b * CHANNEL_CHUNK + k];
 }
 
+void ct_roi_prepare(const float *feat_hwc, int c, int h, int w, const float box[4], float spatial_scale,
+                    int out_h, int out_w, int sampling_ratio, ct_roi *roi) {
+    *roi = (ct_roi){feat_hwc, c, h, w, out_h, out_w,
+                    geometry_of(box, spatial_scale, out_h, out_w, sampling_ratio)};
+}
+
+void ct_roi_pool_bin(const ct_roi *roi, int bin, int c0, int cn, float *out) {
+    if (roi->h <= 0 || roi->w <= 0) {
+        for (int k = 0; k < cn; k++) out[k] = 0.0f;
+        return;
+    }
+    const ct_roi_geometry *g = &roi->g;
+    int ph = bin / roi->out_w, pw = bin % roi->out_w, samples = g->grid_h * g->grid_w, ns = 0, done = 0;
+#ifdef ROI_ALIGN_AVX2
+    int avx2 = cpu_has_avx2();
+#endif
+    sample_taps taps[MAX_BIN_SAMPLES];   /* the bin's samples, pooled a batch at a time */
+    for (int iy = 0; iy < g->grid_h; iy++) {
+        float y = sample_y(g, ph, iy);
+        for (int ix = 0; ix < g->grid_w; ix++) {
+            roi_sample s = bilinear_sample(y, sample_x(g, pw, ix), roi->h, roi->w);
+            for (int t = 0; t < 4; t++) taps[ns].tap[t] = roi->feat + s.pos[t] * roi->c + c0, taps[ns].w[t] = s.w[t];
+            if (++ns < MAX_BIN_SAMPLES && done + ns < samples) continue;
+#ifdef ROI_ALIGN_AVX2
+            if (avx2) pool_bin_avx2(out, taps, ns, cn, done == 0, done + ns == samples, g->count);
+            else
+#endif
+                pool_bin(out, taps, ns, cn, done == 0, done + ns == samples, g->count);
+            done += ns, ns = 0;
+        }
+    }
+}
+
 /* Bins [b0, b0+nb) of the RoI, channels [c0, c0+cn): each bin's averages
  * gathered in local[bin][channel] (in L1), then written out channel by
  * channel as contiguous runs of out [c, bins]. */
-static void bin_group(const roi_job *j, const roi_geometry *g, int b0, int nb, int c0, int cn, float *out) {
+static void bin_group(const ct_roi *roi, int b0, int nb, int c0, int cn, float *out) {
     _Alignas(16) float local[GROUP_BINS][CHANNEL_CHUNK];
-    size_t bins = (size_t)j->out_h * j->out_w;
-    int samples = g->grid_h * g->grid_w;
-    for (int b = 0; b < nb; b++) {
-        int ph = (b0 + b) / j->out_w, pw = (b0 + b) % j->out_w, ns = 0, done = 0;
-        sample_taps taps[MAX_BIN_SAMPLES];   /* the bin's samples, pooled a batch at a time */
-        for (int iy = 0; iy < g->grid_h; iy++) {
-            float y = sample_y(g, ph, iy);
-            for (int ix = 0; ix < g->grid_w; ix++) {
-                roi_sample s = bilinear_sample(y, sample_x(g, pw, ix), j->h, j->w);
-                for (int t = 0; t < 4; t++) taps[ns].tap[t] = j->feat + s.pos[t] * j->c + c0, taps[ns].w[t] = s.w[t];
-                if (++ns < MAX_BIN_SAMPLES && done + ns < samples) continue;
-#ifdef ROI_ALIGN_AVX2
-                if (j->avx2) pool_bin_avx2(local[b], taps, ns, cn, done == 0, done + ns == samples, g->count);
-                else
-#endif
-                    pool_bin(local[b], taps, ns, cn, done == 0, done + ns == samples, g->count);
-                done += ns, ns = 0;
-            }
-        }
-    }
-    store_transposed(&local[0][0], nb, cn, out + (size_t)c0 * bins + b0, bins);
+    for (int b = 0; b < nb; b++) ct_roi_pool_bin(roi, b0 + b, c0, cn, local[b]);
+    store_transposed(&local[0][0], nb, cn, out + (size_t)c0 * roi->out_h * roi->out_w + b0,
+                     (size_t)roi->out_h * roi->out_w);
 }
+
+void ct_roi_align_one(const ct_roi *roi, float *out) {
+    int bins = roi->out_h * roi->out_w;
+    for (int b0 = 0; b0 < bins; b0 += GROUP_BINS)
+        for (int c0 = 0; c0 < roi->c; c0 += CHANNEL_CHUNK)
+            bin_group(roi, b0, bins - b0 < GROUP_BINS ? bins - b0 : GROUP_BINS, c0,
+                      roi->c - c0 < CHANNEL_CHUNK ? roi->c - c0 : CHANNEL_CHUNK, out);
+}
+
+typedef struct {
+    const float *feat;      /* [h,w,c] */
+    int c, h, w;
+    const float *boxes;     /* [n,4] */
+    float scale;
+    int out_h, out_w, sampling_ratio;
+    float *out;             /* [n,c,out_h,out_w] */
+} roi_job;
 
 static void roi_task(void *arg, int r, int thread) {
     (void)thread;
     const roi_job *j = arg;
-    int bins = j->out_h * j->out_w;
-    float *o = j->out + (size_t)r * j->c * bins;   /* [c, out_h, out_w] */
-    if (j->h <= 0 || j->w <= 0) {
-        for (size_t i = 0; i < (size_t)j->c * bins; i++) o[i] = 0.0f;
-        return;
-    }
-    roi_geometry g = geometry_of(j->boxes + 4 * (size_t)r, j->scale, j->out_h, j->out_w, j->sampling_ratio);
-    for (int b0 = 0; b0 < bins; b0 += GROUP_BINS)
-        for (int c0 = 0; c0 < j->c; c0 += CHANNEL_CHUNK)
-            bin_group(j, &g, b0, bins - b0 < GROUP_BINS ? bins - b0 : GROUP_BINS, c0,
-                      j->c - c0 < CHANNEL_CHUNK ? j->c - c0 : CHANNEL_CHUNK, o);
+    ct_roi roi;
+    ct_roi_prepare(j->feat, j->c, j->h, j->w, j->boxes + 4 * (size_t)r, j->scale, j->out_h, j->out_w,
+                   j->sampling_ratio, &roi);
+    ct_roi_align_one(&roi, j->out + (size_t)r * j->c * j->out_h * j->out_w);
 }
 
 void ct_roi_align(ct_pool *pool, const float *feat_hwc, int c, int h, int w,
                   const float *boxes, int n, float spatial_scale,
                   int out_h, int out_w, int sampling_ratio, float *out) {
     if (c <= 0 || out_h <= 0 || out_w <= 0) return;
-    roi_job j = {feat_hwc, c, h, w, boxes, spatial_scale, out_h, out_w, sampling_ratio, out, cpu_has_avx2()};
+    roi_job j = {feat_hwc, c, h, w, boxes, spatial_scale, out_h, out_w, sampling_ratio, out};
     ct_pool_run(pool, n, roi_task, &j);
 }
 
@@ -268,7 +275,7 @@ void ct_roi_align(ct_pool *pool, const float *feat_hwc, int c, int h, int w,
 
 static void roi_align_one_naive(const float *feat, int c, int h, int w, const float box[4], float scale,
                                 int out_h, int out_w, int sampling_ratio, float *out) {
-    roi_geometry g = geometry_of(box, scale, out_h, out_w, sampling_ratio);
+    ct_roi_geometry g = geometry_of(box, scale, out_h, out_w, sampling_ratio);
     size_t plane = (size_t)h * w, bins = (size_t)out_h * out_w;
     for (int ch = 0; ch < c; ch++)
         for (int ph = 0; ph < out_h; ph++)

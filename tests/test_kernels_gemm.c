@@ -19,6 +19,7 @@
 #include "conv.h"
 #include "gemm.h"
 #include "roi_align.h"
+#include "roi_panels.h"
 #include "test.h"
 #include "threadpool.h"
 #include "winograd.h"
@@ -143,6 +144,26 @@ static void test_gemm_strides_and_epilogues(void) {
                            ep & 1, (ep >> 1) & 1, (ep >> 2) & 1, (ep >> 3) & 1};
             for_each_kernel(&t);
         }
+}
+
+/* Grouped packing against plain packing of the regrouped matrix: element
+ * (i, k) of A [M][groups][group] taken as [group][groups], bit for bit. */
+static void test_gemm_pack_a_grouped(void) {
+    static const int shapes[][3] = {{128, 256, 49}, {7, 300, 3}, {1, 5, 1}, {9, 70, 13}};   /* M, group, bins */
+    for (size_t t = 0; t < sizeof shapes / sizeof *shapes; t++) {
+        int M = shapes[t][0], group = shapes[t][1], bins = shapes[t][2], K = group * bins;
+        float *A = random_floats((size_t)M * K), *R = malloc((size_t)M * K * 4), *scale = random_floats(M);
+        float *got = calloc(ct_gemm_packed_a_floats(M, K), 4), *want = calloc(ct_gemm_packed_a_floats(M, K), 4);
+        for (int i = 0; i < M; i++)
+            for (int k = 0; k < K; k++) R[(size_t)i * K + k] = A[(size_t)i * K + (k % group) * bins + k / group];
+        for (int scaled = 0; scaled < 2; scaled++) {
+            ct_gemm_pack_a_grouped(M, K, A, K, group, bins, 1, scaled ? scale : NULL, got);
+            ct_gemm_pack_a(M, K, R, K, 1, scaled ? scale : NULL, want);
+            CHECKF(!memcmp(got, want, ct_gemm_packed_a_floats(M, K) * 4), "grouped pack M=%d group=%d bins=%d scaled=%d",
+                   M, group, bins, scaled);
+        }
+        free(A), free(R), free(scale), free(got), free(want);
+    }
 }
 
 static void test_gemm_empty_k(void) {
@@ -514,6 +535,62 @@ static void test_roi_align_vs_naive(void) {
     }
 }
 
+/* One case of ct_roi_panels: the panels it hands over against the matrix
+ * provider's on the naive RoIAlign regrouped bin-major (bit for bit, for
+ * several K block sizes), and fc6-like GEMMs on it against the same on that
+ * matrix (bit for bit, 1-3 threads). h = 0 is an empty map. */
+static void check_roi_panels(int c, int h, int w, int n, int out, int sr, float scale) {
+    int bins = out * out, K = c * bins, M = 9;
+    float *feat = random_floats((size_t)c * h * w + 1), *hwc = malloc(((size_t)c * h * w + 1) * 4);
+    float *boxes = malloc((size_t)n * 16), *ref = malloc((size_t)n * K * 4), *B = malloc((size_t)n * K * 4);
+    float *A = random_floats((size_t)M * K), *a = malloc((ct_gemm_packed_a_floats(M, K) + 1) * 4);
+    float *got = aligned_alloc(64, (size_t)300 * CT_GEMM_NR * 4), *want = aligned_alloc(64, (size_t)300 * CT_GEMM_NR * 4);
+    ct_roi *rois = malloc((size_t)n * sizeof *rois);
+    ct_roi_align_hwc(feat, c, h, w, hwc);
+    for (int i = 0; i < n; i++) {   /* boxes around and beyond the map, some degenerate */
+        float x1 = (rng_uniform() + 0.3f) * w / scale, y1 = (rng_uniform() + 0.3f) * h / scale;
+        float *b = boxes + 4 * i;
+        b[0] = x1, b[1] = y1, b[2] = x1 + (rng_uniform() + 0.8f) * w / scale, b[3] = y1 + (rng_uniform() + 1.0f) * h;
+        ct_roi_prepare(hwc, c, h, w, b, scale, out, out, sr, &rois[i]);
+    }
+    ct_roi_align_naive(feat, c, h, w, boxes, n, scale, out, out, sr, ref);
+    for (int j = 0; j < n; j++)   /* B [bin * c + channel][RoI] */
+        for (int ch = 0; ch < c; ch++)
+            for (int bin = 0; bin < bins; bin++) B[((size_t)bin * c + ch) * n + j] = ref[((size_t)j * c + ch) * bins + bin];
+    ct_gemm_b pb = ct_roi_panels(rois, n), mb = ct_gemm_b_matrix(B, n, 1, n);
+    int mismatched = 0;
+    for (int kc = 256; kc > 0; kc = kc == 256 ? rng_int(1, 300) : 0)
+        for (int k0 = 0; k0 < K; k0 += kc)
+            for (int n0 = 0; n0 < n; n0 += CT_GEMM_NR) {
+                int rows = K - k0 < kc ? K - k0 : kc, cols = n - n0 < CT_GEMM_NR ? n - n0 : CT_GEMM_NR;
+                ptrdiff_t gs, ws;
+                const float *g = pb.panels(&pb, k0, rows, n0, cols, got, &gs);
+                const float *wp = mb.panels(&mb, k0, rows, n0, cols, want, &ws);
+                mismatched += gs != ws || memcmp(g, wp, (size_t)rows * CT_GEMM_NR * 4) != 0;
+            }
+    CHECKF(!mismatched, "roi panels c=%d %dx%d n=%d out=%d sr=%d: %d panels differ", c, h, w, n, out, sr, mismatched);
+    ct_gemm_pack_a(M, K, A, K, 1, NULL, a);
+    float *C = malloc((size_t)M * n * 4), *Cref = malloc((size_t)M * n * 4);
+    for (int t = 0; t < THREAD_COUNTS; t++) {
+        ct_gemm_run(ctxs[t], M, n, K, a, &mb, Cref, n, NULL);
+        ct_gemm_run(ctxs[t], M, n, K, a, &pb, C, n, NULL);
+        CHECKF(!memcmp(C, Cref, (size_t)M * n * 4), "gemm on roi panels c=%d n=%d, %d threads", c, n, t + 1);
+    }
+    free(feat), free(hwc), free(boxes), free(ref), free(B), free(A), free(a), free(got), free(want), free(rois);
+    free(C), free(Cref);
+}
+
+static void test_roi_panels_vs_naive(void) {
+    CHECK(contexts_ready());
+    if (!contexts_ready()) return;
+    check_roi_panels(256, 13, 11, 30, 7, 2, 0.25f);   /* the box head's shape, two panels */
+    check_roi_panels(300, 5, 6, 3, 2, 2, 1.0f);       /* channel runs longer than the provider's */
+    check_roi_panels(4, 0, 5, 2, 7, 2, 1.0f);         /* an empty map */
+    for (int t = 0; t < 4; t++)
+        check_roi_panels(rng_int(1, 70), rng_int(1, 20), rng_int(1, 20), rng_int(1, 60), rng_int(1, 9), t % 2 ? 0 : 2,
+                         t % 2 ? 0.5f : 1.0f);
+}
+
 static void test_maxpool_threads(void) {
     CHECK(contexts_ready());
     if (!contexts_ready()) return;
@@ -548,6 +625,7 @@ int main(void) {
     RUN(test_gemm_deep_k);
     RUN(test_gemm_strides_and_epilogues);
     RUN(test_gemm_empty_k);
+    RUN(test_gemm_pack_a_grouped);
     RUN(test_gemm_run_threads_and_providers);
     RUN(test_conv_out_size);
     RUN(test_conv_vs_naive);
@@ -556,6 +634,7 @@ int main(void) {
     RUN(test_deconv_naive_known);
     RUN(test_deconv_1x1_vs_naive);
     RUN(test_roi_align_vs_naive);
+    RUN(test_roi_panels_vs_naive);
     RUN(test_maxpool_threads);
     free_contexts();
     return TEST_SUMMARY();

@@ -42,6 +42,7 @@ typedef struct {
     int rows, cols;             /* src [rows, cols] (a convolution's [cout, cin*kh*kw]) */
     const float *src, *scale;   /* scale: [rows or cout], or NULL */
     deferred_widening widen;    /* src first widened from float16 */
+    int bins;                   /* PACK_GEMM, > 0: src's columns [cols/bins][bins] packed bin-major */
     float *dst;
     size_t floats;              /* dst's size: the job's cost */
 } pack_job;
@@ -155,7 +156,7 @@ static int pack_conv(loader *L, ct_conv_layer *c, const float *weight, deferred_
     ct_conv_params p = {c->cin, 1, 1, c->cout, c->kh, c->kw, c->stride, c->pad, 1, 0};
     c->winograd = ct_winograd_fits(&p);
     pack_job job = {c->winograd ? PACK_WINOGRAD : PACK_CONV, p, c->cout, c->cin * c->kh * c->kw, weight, scale, widen,
-                    NULL, c->winograd ? ct_winograd_packed_floats(c->cin, c->cout) : ct_conv_packed_floats(&p)};
+                    0, NULL, c->winograd ? ct_winograd_packed_floats(c->cin, c->cout) : ct_conv_packed_floats(&p)};
     return (c->packed = defer_pack(L, job, what)) != NULL;
 }
 
@@ -165,6 +166,7 @@ static void run_pack_job(void *arg, int index, int thread) {
     if (j->widen.half) ct_half_to_float(j->widen.half, j->widen.wide, (size_t)j->rows * j->cols);
     if (j->kind == PACK_WINOGRAD) ct_winograd_pack_weight(j->conv.cin, j->conv.cout, j->src, j->scale, j->dst);
     else if (j->kind == PACK_CONV) ct_conv_pack_weight(&j->conv, j->src, j->scale, j->dst);
+    else if (j->bins) ct_gemm_pack_a_grouped(j->rows, j->cols, j->src, j->cols, j->cols / j->bins, j->bins, 1, j->scale, j->dst);
     else ct_gemm_pack_a(j->rows, j->cols, j->src, j->cols, 1, j->scale, j->dst);
 }
 
@@ -244,8 +246,10 @@ static int load_conv_bn(loader *L, const char *conv, const char *bn, int stride,
 }
 
 /* Linear layers whose weights [out_i, in] are stacked row-wise into one
- * layer (several heads on the same input run as one GEMM). */
-static int load_linear_stack(loader *L, const char *const *prefixes, int count, ct_linear_layer *f) {
+ * layer (several heads on the same input run as one GEMM). bins > 0: the
+ * input [in/bins][bins] is taken bin-major, [bins][in/bins] (fc6 on RoIs
+ * pooled by ct_roi_panels). */
+static int load_linear_stack(loader *L, const char *const *prefixes, int count, int bins, ct_linear_layer *f) {
     const float *w[2], *b[2];
     deferred_widening widen = {NULL, NULL};   /* one layer: its weights widened by the packing job */
     int rows[2];
@@ -266,13 +270,15 @@ static int load_linear_stack(loader *L, const char *const *prefixes, int count, 
         if (count > 1) memcpy(stacked + (size_t)row * f->in, w[i], (size_t)rows[i] * f->in * sizeof *stacked);
         memcpy(bias + row, b[i], (size_t)rows[i] * sizeof *bias);
     }
-    pack_job job = {PACK_GEMM, {0}, f->out, f->in, stacked, NULL, widen, NULL, ct_gemm_packed_a_floats(f->out, f->in)};
+    if (bins && f->in % bins)
+        return ct_fail(L->err, CT_E_FORMAT, "%s: %d inputs are not %d bins' worth", prefixes[0], f->in, bins), 0;
+    pack_job job = {PACK_GEMM, {0}, f->out, f->in, stacked, NULL, widen, bins, NULL, ct_gemm_packed_a_floats(f->out, f->in)};
     f->bias = bias;
     return (f->packed = defer_pack(L, job, prefixes[0])) != NULL;
 }
 
 static int load_linear(loader *L, const char *prefix, ct_linear_layer *f) {
-    return load_linear_stack(L, &prefix, 1, f);
+    return load_linear_stack(L, &prefix, 1, 0, f);
 }
 
 static const int BLOCKS[3][4] = {{2, 2, 2, 2}, {3, 4, 6, 3}, {3, 4, 6, 3}};
@@ -328,12 +334,13 @@ static int load_fpn(loader *L, ct_network *net) {
 /* A 1x1 convolution made of stacked 1x1 convolutions on the same input. */
 static int load_pointwise_stack(loader *L, const char *const *prefixes, int count, ct_conv_layer *c) {
     ct_linear_layer f;
-    if (!load_linear_stack(L, prefixes, count, &f)) return 0;
+    if (!load_linear_stack(L, prefixes, count, 0, &f)) return 0;
     *c = (ct_conv_layer){f.in, f.out, 1, 1, 1, 0, 0, f.packed, f.bias};
     return 1;
 }
 
 static const char *const RPN_OUTPUTS[2] = {"rpn.head.cls_logits", "rpn.head.bbox_pred"};
+static const char *const FC6 = "roi_heads.box_head.fc6";
 static const char *const BOX_PREDICTOR[2] = {"roi_heads.box_predictor.cls_score",
                                              "roi_heads.box_predictor.bbox_pred"};
 
@@ -364,9 +371,9 @@ static int load_heads(loader *L, ct_network *net) {
     net->num_anchors = (int)(cfg->num_anchor_sizes * cfg->num_aspect_ratios);
     if (!load_conv(L, "rpn.head.conv", 1, 1, &net->rpn_conv) ||
         !load_pointwise_stack(L, RPN_OUTPUTS, 2, &net->rpn_out) ||
-        !load_linear(L, "roi_heads.box_head.fc6", &net->fc6) ||
+        !load_linear_stack(L, &FC6, 1, CT_BOX_POOL_SIZE * CT_BOX_POOL_SIZE, &net->fc6) ||
         !load_linear(L, "roi_heads.box_head.fc7", &net->fc7) ||
-        !load_linear_stack(L, BOX_PREDICTOR, 2, &net->predictor))
+        !load_linear_stack(L, BOX_PREDICTOR, 2, 0, &net->predictor))
         return 0;
     if (cfg->task == CTM_TASK_CLASSIFICATION)
         return load_linear(L, "s2new.fc_scores", &net->s_fc1) &&

@@ -34,6 +34,7 @@ typedef struct {
 } ct_block;
 
 #define CT_MAX_LEVELS 4
+#define CT_BOX_POOL_SIZE 7     /* RoIAlign bins per side for the box head */
 #define CT_MAX_BLOCKS 6
 #define CT_MAX_MASK_CONVS 4
 
@@ -57,7 +58,8 @@ typedef struct {
     ct_conv_layer rpn_conv;
     ct_conv_layer rpn_out;                      /* 1x1: cls_logits (A rows), then bbox_pred (4A) */
 
-    /* Box branch. */
+    /* Box branch. fc6's input is taken bin-major, [bins][channels] (the
+     * order ct_roi_panels pools in), not PyTorch's [channels][bins]. */
     ct_linear_layer fc6, fc7;
     ct_linear_layer predictor;                  /* cls_score (n_c rows), then bbox_pred (4 n_c) */
 

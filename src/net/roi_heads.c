@@ -7,12 +7,11 @@
 
 #include "boxes.h"
 #include "roi_align.h"
+#include "roi_panels.h"
 #include "util/error.h"
 
 #define BOX_BBOX_CLIP 4.135166556742356f   /* log(1000/16) */
 #define ROI_SAMPLING_RATIO 2
-/* RoIs pooled per fc6 GEMM: 240 x 12544 floats (12 MB) at the authors' widths. */
-#define BOX_ROI_CHUNK 240
 
 static const float BOX_WEIGHTS[4] = {10.0f, 10.0f, 5.0f, 5.0f};
 
@@ -35,66 +34,85 @@ ct_status ct_roi_features(ct_session *s, const ct_fmap levels[CT_MAX_LEVELS], ct
     return CT_OK;
 }
 
-/* Several levels: each RoI is a task that pools from its own level. */
+/* Where RoIs of one run are pooled from: the levels channels-last and the
+ * scale of each. */
 typedef struct {
     const ct_fmap *hwc;
-    const float *scale;         /* [levels] */
-    float k_min, k_max;
-    const float *boxes;
-    int size;
-    float *out;
-} level_pool_job;
+    int num_levels;
+    float scale[CT_MAX_LEVELS];
+    float k_min, k_max;     /* LevelMapper's level range */
+    int size;               /* bins per side */
+} roi_levels;
 
-/* LevelMapper (canonical size 224 at level 4; eps inside the log2 as in
- * the torchvision 0.3/0.4 the authors used). */
-static void level_pool_roi(void *arg, int i, int thread) {
+static roi_levels levels_of(const ct_session *s, const ct_input *in, const ct_fmap hwc[CT_MAX_LEVELS], int size) {
+    roi_levels L = {hwc, s->model->net.num_levels, {0}, 0, 0, size};
+    for (int l = 0; l < L.num_levels; l++) L.scale[l] = infer_scale(hwc[l].h, in->h);
+    L.k_min = -log2f(L.scale[0]);
+    L.k_max = -log2f(L.scale[L.num_levels - 1]);
+    return L;
+}
+
+/* The RoI of box b on its level: the only one, or LevelMapper's (canonical
+ * size 224 at level 4; eps inside the log2 as in the torchvision 0.3/0.4
+ * the authors used). */
+static void prepare_roi(const roi_levels *L, const float b[4], ct_roi *roi) {
+    int l = 0;
+    if (L->num_levels > 1) {
+        float area = (b[2] - b[0]) * (b[3] - b[1]);
+        float lvl = floorf(4.0f + log2f(sqrtf(area) / 224.0f + 1e-6f));
+        l = (int)fminf(fmaxf(lvl, L->k_min), L->k_max) - (int)L->k_min;
+    }
+    const ct_fmap *f = &L->hwc[l];
+    ct_roi_prepare(f->data, f->c, f->h, f->w, b, L->scale[l], L->size, L->size, ROI_SAMPLING_RATIO, roi);
+}
+
+typedef struct {
+    roi_levels levels;
+    const float *boxes;     /* [n,4] */
+    float *out;             /* [n, c, size, size] */
+} roi_pool_job;
+
+static void roi_pool_task(void *arg, int i, int thread) {
     (void)thread;
-    const level_pool_job *j = arg;
-    const float *b = j->boxes + 4 * i;
-    float area = (b[2] - b[0]) * (b[3] - b[1]);
-    float lvl = floorf(4.0f + log2f(sqrtf(area) / 224.0f + 1e-6f));
-    lvl = fminf(fmaxf(lvl, j->k_min), j->k_max);
-    int l = (int)lvl - (int)j->k_min;
-    const ct_fmap *f = &j->hwc[l];
-    ct_roi_align(NULL, f->data, f->c, f->h, f->w, b, 1, j->scale[l], j->size, j->size, ROI_SAMPLING_RATIO,
-                 j->out + (size_t)i * f->c * j->size * j->size);
+    const roi_pool_job *j = arg;
+    ct_roi roi;
+    prepare_roi(&j->levels, j->boxes + 4 * (size_t)i, &roi);
+    ct_roi_align_one(&roi, j->out + (size_t)i * roi.c * j->levels.size * j->levels.size);
 }
 
 void ct_roi_pool(const ct_session *s, const ct_input *in, const ct_fmap hwc[CT_MAX_LEVELS],
                  const float *boxes, int n, int size, float *out) {
-    int num_levels = s->model->net.num_levels;
-    if (num_levels == 1) {
-        const ct_fmap *f = &hwc[0];
-        ct_roi_align(s->pool, f->data, f->c, f->h, f->w, boxes, n, infer_scale(f->h, in->h), size, size,
-                     ROI_SAMPLING_RATIO, out);
-        return;
-    }
-    float scale[CT_MAX_LEVELS];
-    for (int l = 0; l < num_levels; l++) scale[l] = infer_scale(hwc[l].h, in->h);
-    level_pool_job j = {hwc, scale, -log2f(scale[0]), -log2f(scale[num_levels - 1]), boxes, size, out};
-    ct_pool_run(s->pool, n, level_pool_roi, &j);
+    roi_pool_job j = {levels_of(s, in, hwc, size), boxes, out};
+    ct_pool_run(s->pool, n, roi_pool_task, &j);
 }
 
-/* fc6/fc7 over all RoIs (RoIAlign and fc6 a chunk of RoIs at a time, so the
- * pooled features never exist for all of them at once), then the merged
- * predictor: logits [P,n_c], deltas [P,4n_c]. The layers run transposed,
- * features [R, P]. A trace hook sees the pooled features whole. */
+/* fc6/fc7 over all RoIs, then the merged predictor: logits [P,n_c], deltas
+ * [P,4n_c]. The layers run transposed, features [R, P]. fc6 pools its input
+ * itself (ct_roi_panels: its weights are packed bin-major to match), so the
+ * pooled features never exist whole; a trace hook sees them computed apart. */
 static ct_status box_head(ct_session *s, const ct_input *in, const ct_fmap hwc[CT_MAX_LEVELS],
                           const ct_proposals *props, float *logits, float *regression, ct_error *err) {
     const ct_network *net = &s->model->net;
     int P = props->count, R = net->fc6.out, C = (int)net->cfg.num_classes, F = net->fc6.in;
-    int chunk = s->trace || P < BOX_ROI_CHUNK ? P : BOX_ROI_CHUNK;
     ct_arena_mark mark = ct_arena_get_mark(&s->arena);
-    float *pooled = ct_arena_floats(&s->arena, (size_t)chunk * F + 1);             /* [chunk,F*7*7] */
-    float *h6 = ct_arena_floats(&s->arena, (size_t)R * P + 1);                     /* [R,P] */
-    float *h7 = ct_arena_floats(&s->arena, (size_t)R * P + 1);                     /* [R,P] */
-    float *pred = ct_arena_floats(&s->arena, (size_t)net->predictor.out * P + 1);  /* [5 n_c, P] */
-    if (!pooled || !h6 || !h7 || !pred) return ct_fail(err, CT_E_NOMEM, "out of memory in the box head");
-    for (int r0 = 0; r0 < P; r0 += chunk) {
-        int n = P - r0 < chunk ? P - r0 : chunk;
-        ct_roi_pool(s, in, hwc, props->boxes + 4 * (size_t)r0, n, 7, pooled);
-        if (s->trace) ct_trace(s, "box_roi_pool", pooled, 2, P, F);
-        ct_linear_run(s, &net->fc6, pooled, 1, F, n, 1, h6 + r0, P);
+    ct_roi *rois = ct_arena_alloc(&s->arena, (size_t)P * sizeof *rois + 1);              /* [P] */
+    float *h6 = ct_arena_floats(&s->arena, (size_t)R * P + 1);                           /* [R,P] */
+    float *h7 = ct_arena_floats(&s->arena, (size_t)R * P + 1);                           /* [R,P] */
+    float *pred = ct_arena_floats(&s->arena, (size_t)net->predictor.out * P + 1);        /* [5 n_c, P] */
+    float *pooled = s->trace ? ct_arena_floats(&s->arena, (size_t)P * F + 1) : NULL;     /* [P,F] */
+    if (!rois || !h6 || !h7 || !pred || (s->trace && !pooled))
+        return ct_fail(err, CT_E_NOMEM, "out of memory in the box head");
+    if (pooled) {
+        ct_roi_pool(s, in, hwc, props->boxes, P, CT_BOX_POOL_SIZE, pooled);
+        ct_trace(s, "box_roi_pool", pooled, 2, P, F);
+    }
+    roi_levels levels = levels_of(s, in, hwc, CT_BOX_POOL_SIZE);
+    for (int p = 0; p < P; p++) prepare_roi(&levels, props->boxes + 4 * (size_t)p, &rois[p]);
+    if (P > 0) {
+        s->flops += 2.0 * P * F * (double)R;
+        ct_epilogue ep = {.bias_m = net->fc6.bias, .relu = 1};
+        ct_gemm_b pooled_b = ct_roi_panels(rois, P);
+        ct_gemm_run(s->gemm, R, P, F, net->fc6.packed, &pooled_b, h6, P, &ep);
     }
     ct_linear_run(s, &net->fc7, h6, P, 1, P, 1, h7, P);
     ct_linear_run(s, &net->predictor, h7, P, 1, P, 0, pred, P);
