@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "simd.h"
 #include "sort.h"
 
 void ct_box_decode(const float *ref, const float *deltas, int delta_stride, int n,
@@ -58,11 +59,12 @@ static float box_iou(const float *a, float area_a, const float *b) {
     return inter / (area_a + box_area(b) - inter);
 }
 
-/* Greedy suppression over order[0..m) (box indices by descending score):
- * appends the kept box indices to keep and returns their count. suppressed
- * is indexed by box index and must be 0 for every box in order. */
-static int greedy_nms(const float *boxes /* [*,4] */, const int *order, int m, double iou_thresh,
-                      int *suppressed, int *keep) {
+/* Greedy suppression over order[0..m) (box indices by descending score),
+ * the reference twin: box by box, as torchvision's loop. Appends the kept
+ * box indices to keep and returns their count. suppressed is indexed by box
+ * index and must be 0 for every box in order. */
+static int greedy_nms_naive(const float *boxes /* [*,4] */, const int *order, int m, double iou_thresh,
+                            int *suppressed, int *keep) {
     int kept = 0;
     for (int a = 0; a < m; a++) {
         int i = order[a];
@@ -72,28 +74,101 @@ static int greedy_nms(const float *boxes /* [*,4] */, const int *order, int m, d
         float area_i = box_area(bi);
         for (int b = a + 1; b < m; b++) {
             int j = order[b];
-            const float *bj = boxes + 4 * (size_t)j;
-            /* Boxes that do not overlap have IoU 0 (or NaN for two empty
-             * ones): never above a threshold >= 0, so skip the division. */
-            if (iou_thresh >= 0 && !(bj[0] < bi[2] && bi[0] < bj[2] && bj[1] < bi[3] && bi[1] < bj[3])) continue;
-            if (!suppressed[j] && (double)box_iou(bi, area_i, bj) > iou_thresh) suppressed[j] = 1;
+            if (!suppressed[j] && (double)box_iou(bi, area_i, boxes + 4 * (size_t)j) > iou_thresh) suppressed[j] = 1;
         }
     }
     return kept;
 }
 
-int ct_nms(const float *boxes, const float *scores, int n, double iou_thresh,
-           int *keep, int *scratch) {
+/* The sorted boxes as columns, for the vector loop below. */
+typedef struct {
+    float *x1, *y1, *x2, *y2, *area;   /* [m] each, in score order */
+} sorted_boxes;
+
+/* The largest float <= t: for a float x, x > t exactly when x > it. */
+static float float_below(double t) {
+    float f = (float)t;
+    return (double)f > t ? nextafterf(f, -INFINITY) : f;
+}
+
+static ct_vec4 splat4(float v) { return (ct_vec4){v, v, v, v}; }
+
+/* std_max / std_min lane by lane. */
+static ct_vec4 vmax4(ct_vec4 a, ct_vec4 b) { return ct_select4(a < b, b, a); }
+static ct_vec4 vmin4(ct_vec4 a, ct_vec4 b) { return ct_select4(b < a, b, a); }
+
+/* flags[b] = 1 for b in [a+1, m) whose IoU with box a is above thresh (a
+ * float, see float_below): box_iou's operations four boxes at a time. With
+ * no intersection the IoU is 0 or NaN, never above thresh >= 0: such
+ * quadruples skip the division. */
+static void suppress_after(const sorted_boxes *s, int a, int m, float thresh, int *flags) {
+    ct_vec4 ax1 = splat4(s->x1[a]), ay1 = splat4(s->y1[a]), ax2 = splat4(s->x2[a]), ay2 = splat4(s->y2[a]);
+    ct_vec4 area_a = splat4(s->area[a]), zero = splat4(0.0f), t = splat4(thresh);
+    int b = a + 1, nonnegative = thresh >= 0.0f;
+    for (; b + 4 <= m; b += 4) {
+        ct_vec4 w = vmax4(zero, vmin4(ax2, ct_load4(s->x2 + b)) - vmax4(ax1, ct_load4(s->x1 + b)));
+        ct_vec4 h = vmax4(zero, vmin4(ay2, ct_load4(s->y2 + b)) - vmax4(ay1, ct_load4(s->y1 + b)));
+        ct_vec4 inter = w * h;
+        ct_ivec4 overlap = inter != zero;
+        unsigned long long halves[2];
+        __builtin_memcpy(halves, &overlap, sizeof halves);
+        if (nonnegative && !(halves[0] | halves[1])) continue;   /* IoU 0 or NaN */
+        ct_ivec4 above = inter / (area_a + ct_load4(s->area + b) - inter) > t, f;
+        __builtin_memcpy(&f, flags + b, sizeof f);
+        f |= above & 1;
+        __builtin_memcpy(flags + b, &f, sizeof f);
+    }
+    for (; b < m; b++) {
+        const float box_a[4] = {s->x1[a], s->y1[a], s->x2[a], s->y2[a]}, box_b[4] = {s->x1[b], s->y1[b], s->x2[b], s->y2[b]};
+        flags[b] |= box_iou(box_a, s->area[a], box_b) > thresh;
+    }
+}
+
+/* greedy_nms_naive's result: the boxes gathered in score order into
+ * columns (soa: 5m floats), each kept box suppressing the later ones four at
+ * a time. flags: m ints. */
+static int greedy_nms(const float *boxes, const int *order, int m, double iou_thresh, float *soa, int *flags,
+                      int *keep) {
+    sorted_boxes s = {soa, soa + m, soa + 2 * (size_t)m, soa + 3 * (size_t)m, soa + 4 * (size_t)m};
+    for (int a = 0; a < m; a++) {
+        const float *b = boxes + 4 * (size_t)order[a];
+        s.x1[a] = b[0], s.y1[a] = b[1], s.x2[a] = b[2], s.y2[a] = b[3], s.area[a] = box_area(b);
+        flags[a] = 0;
+    }
+    float thresh = float_below(iou_thresh);
+    int kept = 0;
+    for (int a = 0; a < m; a++) {
+        if (flags[a]) continue;
+        keep[kept++] = order[a];
+        suppress_after(&s, a, m, thresh, flags);
+    }
+    return kept;
+}
+
+size_t ct_nms_scratch_bytes(int n) {
+    size_t m = n > 0 ? (size_t)n : 0;
+    return 5 * m * sizeof(float) + 2 * m * sizeof(int);
+}
+
+int ct_nms(const float *boxes, const float *scores, int n, double iou_thresh, int *keep, void *scratch) {
     if (n <= 0) return 0;
-    int *order = scratch, *flags = scratch + n;
+    float *soa = scratch;
+    int *order = (int *)(soa + 5 * (size_t)n), *tmp = order + n;
+    ct_argsort_desc(scores, n, order, tmp);
+    return greedy_nms(boxes, order, n, iou_thresh, soa, tmp, keep);
+}
+
+int ct_nms_naive(const float *boxes, const float *scores, int n, double iou_thresh, int *keep, void *scratch) {
+    if (n <= 0) return 0;
+    int *order = scratch, *flags = order + n;
     ct_argsort_desc(scores, n, order, flags);
     for (int i = 0; i < n; i++) flags[i] = 0;
-    return greedy_nms(boxes, order, n, iou_thresh, flags, keep);
+    return greedy_nms_naive(boxes, order, n, iou_thresh, flags, keep);
 }
 
 size_t ct_batched_nms_scratch_bytes(int n) {
     size_t m = n > 0 ? (size_t)n : 0;
-    return 4 * m * sizeof(float) + 4 * m * sizeof(int);
+    return 4 * m * sizeof(float) + 4 * m * sizeof(int) + ct_nms_scratch_bytes(n);
 }
 
 /* boxes.max() over all 4n coordinates; NaN if any is NaN, as in torch. */
@@ -109,22 +184,23 @@ static float max_coordinate(const float *boxes, int n) {
 /* torchvision's _batched_nms_coordinate_trick: shift every box by
  * group * (max coordinate + 1) so that groups cannot overlap, then one NMS. */
 static int batched_nms_offset(const float *boxes, const float *scores, const int *groups, int n,
-                              double iou_thresh, int *keep, float *shifted /* [n,4] */, int *iscratch) {
+                              double iou_thresh, int *keep, float *shifted /* [n,4] */, void *nms_scratch) {
     float step = max_coordinate(boxes, n) + 1.0f;
     for (int i = 0; i < n; i++) {
         float offset = (float)groups[i] * step;
         for (int k = 0; k < 4; k++) shifted[4 * (size_t)i + k] = boxes[4 * (size_t)i + k] + offset;
     }
-    return ct_nms(shifted, scores, n, iou_thresh, keep, iscratch);
+    return ct_nms(shifted, scores, n, iou_thresh, keep, nms_scratch);
 }
 
 /* torchvision's _batched_nms_vanilla: NMS per group, then the kept indices
  * in ascending order sorted by descending score. (torchvision sorts that
  * last list with an unstable sort; here exact ties keep ascending index.) */
 static int batched_nms_per_group(const float *boxes, const float *scores, const int *groups, int n,
-                                 double iou_thresh, int *keep, float *fscratch, int *iscratch) {
+                                 double iou_thresh, int *keep, float *fscratch, int *iscratch, float *soa) {
     int *members = iscratch, *order = iscratch + n, *tmp = iscratch + 2 * (size_t)n;
-    int *state = iscratch + 3 * (size_t)n;   /* 0 unvisited, 1 suppressed or done, 2 kept */
+    int *state = iscratch + 3 * (size_t)n;   /* 0 unvisited, 1 visited, 2 kept */
+    int *flags = (int *)(soa + 5 * (size_t)n);
     for (int i = 0; i < n; i++) state[i] = 0;
     for (int first = 0; first < n; first++) {
         if (state[first]) continue;
@@ -137,9 +213,7 @@ static int batched_nms_per_group(const float *boxes, const float *scores, const 
             }
         ct_argsort_desc(fscratch, m, order, tmp);
         for (int a = 0; a < m; a++) order[a] = members[order[a]];
-        for (int a = 0; a < m; a++) state[order[a]] = 0;
-        int kept = greedy_nms(boxes, order, m, iou_thresh, state, tmp);
-        for (int a = 0; a < m; a++) state[order[a]] = 1;
+        int kept = greedy_nms(boxes, order, m, iou_thresh, soa, flags, tmp);
         for (int a = 0; a < kept; a++) state[tmp[a]] = 2;
     }
     int count = 0;
@@ -158,7 +232,8 @@ int ct_batched_nms(const float *boxes, const float *scores, const int *groups, i
     if (n <= 0) return 0;
     float *fscratch = scratch;
     int *iscratch = (int *)(fscratch + 4 * (size_t)n);
+    float *nms_scratch = (float *)(iscratch + 4 * (size_t)n);
     if (4 * (size_t)n <= 4000)
-        return batched_nms_offset(boxes, scores, groups, n, iou_thresh, keep, fscratch, iscratch);
-    return batched_nms_per_group(boxes, scores, groups, n, iou_thresh, keep, fscratch, iscratch);
+        return batched_nms_offset(boxes, scores, groups, n, iou_thresh, keep, fscratch, nms_scratch);
+    return batched_nms_per_group(boxes, scores, groups, n, iou_thresh, keep, fscratch, iscratch, nms_scratch);
 }

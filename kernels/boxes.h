@@ -20,9 +20,14 @@ void ct_box_clip(float *boxes, int n, float width, float height);
  * first, are not handled like torch); suppress when IoU > iou_thresh (IoU in
  * float32, compared in double; zero-area boxes give NaN and are never
  * suppressed). Writes the kept indices, in that order, to keep
- * (room for n) and returns their count. scratch: room for 2n ints. */
+ * (room for n) and returns their count. scratch: ct_nms_scratch_bytes(n)
+ * bytes, float-aligned. */
 int ct_nms(const float *boxes, const float *scores, int n, double iou_thresh,
-           int *keep, int *scratch);
+           int *keep, void *scratch);
+size_t ct_nms_scratch_bytes(int n);
+/* The reference twin, one pair at a time; scratch: room for 2n ints. */
+int ct_nms_naive(const float *boxes, const float *scores, int n, double iou_thresh,
+                 int *keep, void *scratch);
 
 /* torchvision 0.14 batched_nms: NMS within each group (class or level).
  * Uses the coordinate-offset trick when n*4 <= 4000 (boxes shifted by
@@ -30,8 +35,7 @@ int ct_nms(const float *boxes, const float *scores, int n, double iou_thresh,
  * exactly as torchvision chooses. Kept indices sorted by descending score,
  * ties by ascending index (in the per-group path torchvision's final sort is
  * unstable, so two kept boxes of exactly equal score may come out swapped
- * there). scratch: ct_batched_nms_scratch_bytes(n) bytes (4n floats then 4n
- * ints), float-aligned. */
+ * there). scratch: ct_batched_nms_scratch_bytes(n) bytes, float-aligned. */
 int ct_batched_nms(const float *boxes, const float *scores, const int *groups, int n,
                    double iou_thresh, int *keep, void *scratch);
 size_t ct_batched_nms_scratch_bytes(int n);

@@ -45,10 +45,40 @@ static void test_topk_is_the_sorted_prefix(void) {
 }
 
 static int run_nms(const float *boxes, const float *scores, int n, double thr, int *keep) {
-    int *scratch = malloc(2 * (size_t)(n > 0 ? n : 1) * sizeof *scratch);
+    void *scratch = malloc(ct_nms_scratch_bytes(n) + 1);
     int k = ct_nms(boxes, scores, n, thr, keep, scratch);
     free(scratch);
     return k;
+}
+
+/* ct_nms against its naive twin on random clusters of boxes: exact
+ * duplicates, touching edges, zero areas, non-finite coordinates, tied
+ * scores, and thresholds that float32 cannot hold, negative or NaN. */
+static void test_nms_vs_naive(void) {
+    static const double thresholds[] = {0.7, 0.5, 0.3, 0.0, -0.25, 1.0, NAN};
+    unsigned seed = 11;
+    int bad = 0, cases = 0;
+    for (int t = 0; t < 120; t++) {
+        int n = 1 + (t * 37) % 300;
+        float *boxes = malloc((size_t)n * 16), *scores = malloc((size_t)n * 4);
+        int *got = malloc((size_t)n * 4), *want = malloc((size_t)n * 4), *scratch = malloc((size_t)n * 8);
+        void *vscratch = malloc(ct_nms_scratch_bytes(n));
+        for (int i = 0; i < n; i++) {
+            float v[6];
+            for (int k = 0; k < 6; k++) seed = seed * 1664525u + 1013904223u, v[k] = (float)(seed >> 12 & 31);
+            float *b = boxes + 4 * i;
+            b[0] = v[0], b[1] = v[1], b[2] = v[0] + v[2] * (t % 3 ? 1.0f : 0.25f), b[3] = v[1] + v[3];
+            if (i > 0 && v[4] < 4) memcpy(b, boxes + 4 * (i - 1), 16);   /* a duplicate */
+            if (v[4] == 5) b[v[5] < 16 ? 0 : 3] = v[5] < 8 ? NAN : INFINITY;
+            scores[i] = (float)(seed >> 20 & 15) / 16.0f;                 /* many ties */
+        }
+        double thr = thresholds[t % 7];
+        int k = ct_nms(boxes, scores, n, thr, got, vscratch), kn = ct_nms_naive(boxes, scores, n, thr, want, scratch);
+        bad += k != kn || memcmp(got, want, (size_t)k * 4) != 0;
+        cases++;
+        free(boxes), free(scores), free(got), free(want), free(scratch), free(vscratch);
+    }
+    CHECKF(bad == 0, "%d of %d NMS cases differ from the naive twin", bad, cases);
 }
 
 static int run_batched(const float *boxes, const float *scores, const int *groups, int n, double thr, int *keep) {
@@ -226,6 +256,7 @@ static void test_pool_and_upsample_edges(void) {
 int main(void) {
     RUN(test_topk_is_the_sorted_prefix);
     RUN(test_nms_order_and_ties);
+    RUN(test_nms_vs_naive);
     RUN(test_nms_threshold_is_strict);
     RUN(test_nms_zero_area_never_suppressed);
     RUN(test_batched_nms_groups_separate);

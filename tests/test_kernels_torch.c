@@ -179,7 +179,8 @@ static void test_nms_vs_torch(void) {
         return;
     }
     int n = boxes->dims[0];
-    int *keep = malloc(n * sizeof *keep), *scratch = malloc(2 * n * sizeof *scratch);
+    int *keep = malloc(n * sizeof *keep), *naive_scratch = malloc(2 * n * sizeof *naive_scratch);
+    void *scratch = malloc(ct_nms_scratch_bytes(n));
     const char *tags[] = {"a", "b", "c"};
     for (int t = 0; t < 3; t++) {
         char name[32];
@@ -190,8 +191,10 @@ static void test_nms_vs_torch(void) {
         if (!thr || !want) continue;
         int k = ct_nms(boxes->f, scores->f, n, (double)thr->f[0], keep, scratch);
         check_keep(name, keep, k, want);
+        k = ct_nms_naive(boxes->f, scores->f, n, (double)thr->f[0], keep, naive_scratch);
+        check_keep(name, keep, k, want);
     }
-    free(keep), free(scratch);
+    free(keep), free(scratch), free(naive_scratch);
     kv_free(&kv);
 }
 
