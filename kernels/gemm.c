@@ -51,18 +51,13 @@ static void pack_a_panel(const float *const rows[MR], ptrdiff_t cs, const float 
                          float *dst) {
     _Static_assert(MR == 4, "the transposed copy below moves 4x4 blocks");
     int k = 0;
-    ct_vec4 sc = scale && valid == MR ? ct_load4(scale) : (ct_vec4){1, 1, 1, 1};
     if (valid == MR && cs == 1) {   /* contiguous rows: 4x4 blocks transposed in registers */
+        ct_vec4 sc = scale ? ct_load4(scale) : (ct_vec4){1, 1, 1, 1};
         for (; k + 4 <= kc; k += 4) {
             ct_vec4 r[4];
             for (int i = 0; i < MR; i++) r[i] = ct_load4(rows[i] + k);
             ct_transpose4(r);
             for (int i = 0; i < 4; i++) ct_store4(dst + (k + i) * MR, scale ? r[i] * sc : r[i]);
-        }
-    } else if (valid == MR) {       /* strided rows: a column of four at a time */
-        for (; k < kc; k++) {
-            ct_vec4 v = {rows[0][k * cs], rows[1][k * cs], rows[2][k * cs], rows[3][k * cs]};
-            ct_store4(dst + k * MR, scale ? v * sc : v);
         }
     }
     for (; k < kc; k++)
@@ -72,27 +67,46 @@ static void pack_a_panel(const float *const rows[MR], ptrdiff_t cs, const float 
 
 void ct_gemm_pack_a(int M, int K, const float *A, ptrdiff_t rs, ptrdiff_t cs, const float *row_scale,
                     float *dst) {
-    ct_gemm_pack_a_grouped(M, K, A, rs, K, cs, 0, row_scale, dst);
+    for (int k0 = 0; k0 < K; k0 += KC) {
+        int kc = min_int(KC, K - k0);
+        for (int i0 = 0; i0 < M; i0 += MR, dst += (ptrdiff_t)kc * MR) {
+            const float *rows[MR];   /* rows past M point at row M-1 and are not read */
+            for (int i = 0; i < MR; i++) rows[i] = A + (ptrdiff_t)min_int(i0 + i, M - 1) * rs + (ptrdiff_t)k0 * cs;
+            pack_a_panel(rows, cs, row_scale ? row_scale + i0 : NULL, min_int(MR, M - i0), kc, dst);
+        }
+    }
 }
 
-/* Panel by panel (its MR source rows stay in cache through every K block),
- * each K block cut where a group of columns ends. */
-void ct_gemm_pack_a_grouped(int M, int K, const float *A, ptrdiff_t rs, int group, ptrdiff_t cs, ptrdiff_t gs,
-                            const float *row_scale, float *dst) {
+/* Panel by panel in the source's order: for each channel c the bins of the
+ * panel's rows are consecutive floats, each written to its bin's run of
+ * packed columns (runs of MR-float columns, cut where a K block ends), up
+ * to BIN_RUNS runs advancing together. */
+void ct_gemm_pack_a_bin_major(int M, int K, const float *A, int bins, const float *row_scale, float *dst) {
+    enum { BIN_RUNS = 64 };
+    int channels = K / bins;
     for (int i0 = 0; i0 < M; i0 += MR) {
-        const float *rows[MR];   /* rows past M point at row M-1 and are not read */
-        for (int i = 0; i < MR; i++) rows[i] = A + (ptrdiff_t)min_int(i0 + i, M - 1) * rs;
-        for (int k0 = 0; k0 < K; k0 += KC) {
-            int kc = min_int(KC, K - k0);
-            float *panel = dst + ct_gemm_packed_a_offset(M, K, i0, k0);
-            for (int k = k0; k < k0 + kc;) {
-                int run = min_int(k0 + kc, (k / group + 1) * group) - k;
-                const float *run_rows[MR];
-                for (int i = 0; i < MR; i++) run_rows[i] = rows[i] + (ptrdiff_t)(k / group) * gs + (ptrdiff_t)(k % group) * cs;
-                pack_a_panel(run_rows, cs, row_scale ? row_scale + i0 : NULL, min_int(MR, M - i0), run,
-                             panel + (ptrdiff_t)(k - k0) * MR);
-                k += run;
-            }
+        int valid = min_int(MR, M - i0);
+        const float *rows[MR];   /* rows past M point at row M-1, their lanes set to 0 */
+        ct_ivec4 keep;
+        ct_vec4 sc = {1, 1, 1, 1};
+        for (int i = 0; i < MR; i++) {
+            rows[i] = A + (size_t)min_int(i0 + i, M - 1) * K;
+            keep[i] = i < valid ? -1 : 0;
+            if (row_scale && i < valid) sc[i] = row_scale[i0 + i];
+        }
+        for (int b0 = 0; b0 < bins; b0 += BIN_RUNS) {
+            int nb = min_int(BIN_RUNS, bins - b0);
+            float *run[BIN_RUNS];   /* where bin b0+j's next column goes */
+            for (int j = 0; j < nb; j++) run[j] = dst + ct_gemm_packed_a_offset(M, K, i0, (b0 + j) * channels);
+            for (int c = 0; c < channels; c++)
+                for (int j = 0; j < nb; j++) {
+                    int k = (b0 + j) * channels + c;
+                    if (c && k % KC == 0) run[j] = dst + ct_gemm_packed_a_offset(M, K, i0, k);
+                    size_t at = (size_t)c * bins + b0 + j;
+                    ct_vec4 v = {rows[0][at], rows[1][at], rows[2][at], rows[3][at]};
+                    ct_store4(run[j], ct_select4(keep, row_scale ? v * sc : v, (ct_vec4){0}));
+                    run[j] += MR;
+                }
         }
     }
 }

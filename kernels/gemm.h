@@ -35,11 +35,10 @@ size_t ct_gemm_packed_a_floats(int M, int K);
  * row_scale[i] when row_scale is not NULL (BatchNorm folding). */
 void ct_gemm_pack_a(int M, int K, const float *A, ptrdiff_t rs, ptrdiff_t cs, const float *row_scale,
                     float *dst);
-/* ct_gemm_pack_a with the columns in groups of `group`: element (i,k) at
- * A[i*rs + (k/group)*gs + (k%group)*cs] (a weight [M][c][bins] taken
- * bin-major: group c, cs bins, gs 1). */
-void ct_gemm_pack_a_grouped(int M, int K, const float *A, ptrdiff_t rs, int group, ptrdiff_t cs, ptrdiff_t gs,
-                            const float *row_scale, float *dst);
+/* ct_gemm_pack_a of A [M][K/bins][bins] (row-major) with its columns taken
+ * bin-major: packed column b*(K/bins) + c is A's column c*bins + b (fc6's
+ * weights for features pooled bin by bin). bins must divide K. */
+void ct_gemm_pack_a_bin_major(int M, int K, const float *A, int bins, const float *row_scale, float *dst);
 /* Where rows i..i+MR-1 (i a multiple of MR) of column k sit in a packed A
  * of M x K: MR consecutive floats from this offset. */
 size_t ct_gemm_packed_a_offset(int M, int K, int i, int k);

@@ -1,10 +1,12 @@
 /* RoIAlign exactly as torchvision 0.14's CPU kernel with aligned=False (spec
  * §7.1): same float operations in the same order, so results are bit-equal.
- * The fast kernel reads the map channels-last and runs bin by bin with the
- * channels innermost (sixteen at a time, in AVX2 registers where the CPU
- * has them), each sample's bilinear weights computed once per bin and
- * channel chunk; RoIs are independent tasks. The naive twin loops channel
- * by channel over the [c,h,w] map. */
+ * The fast kernel reads the map channels-last: a RoI is prepared once
+ * (ct_roi_prepare) and pooled bin by bin with the channels innermost
+ * (sixteen at a time, in AVX2 registers where the CPU has them), each
+ * sample's bilinear weights computed once per bin and channel chunk; RoIs
+ * are independent tasks (and ct_roi_panels pools bins of many RoIs straight
+ * into GEMM panels). The naive twin loops channel by channel over the
+ * [c,h,w] map. */
 #include "roi_align.h"
 
 #include <math.h>

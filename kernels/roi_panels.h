@@ -7,10 +7,10 @@
 #include "gemm.h"
 #include "roi_align.h"
 
-/* B [K, n] with K = c * out_h * out_w of rois[0] (every RoI has the same c,
- * out_h, out_w; n >= 1): column j is RoI j's pooled features in bin-major
- * order, B[bin * c + channel][j], bins row-major over out_h x out_w. The
- * values are ct_roi_align's, bit for bit; rois must outlive the GEMM. */
+/* B [K, n] with K = c * out_h * out_w (every RoI has the same c, out_h,
+ * out_w): column j is RoI j's pooled features in bin-major order,
+ * B[bin * c + channel][j], bins row-major over out_h x out_w. The values
+ * are ct_roi_align's, bit for bit; rois must outlive the GEMM. */
 ct_gemm_b ct_roi_panels(const ct_roi *rois, int n);
 
 #endif

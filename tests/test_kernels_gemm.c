@@ -146,21 +146,21 @@ static void test_gemm_strides_and_epilogues(void) {
         }
 }
 
-/* Grouped packing against plain packing of the regrouped matrix: element
- * (i, k) of A [M][groups][group] taken as [group][groups], bit for bit. */
-static void test_gemm_pack_a_grouped(void) {
-    static const int shapes[][3] = {{128, 256, 49}, {7, 300, 3}, {1, 5, 1}, {9, 70, 13}};   /* M, group, bins */
+/* Bin-major packing against plain packing of the regrouped matrix: A
+ * [M][channels][bins] taken as [M][bins][channels], bit for bit. */
+static void test_gemm_pack_a_bin_major(void) {
+    static const int shapes[][3] = {{128, 256, 49}, {7, 300, 3}, {1, 5, 1}, {9, 70, 13}, {5, 7, 130}};   /* M, channels, bins */
     for (size_t t = 0; t < sizeof shapes / sizeof *shapes; t++) {
-        int M = shapes[t][0], group = shapes[t][1], bins = shapes[t][2], K = group * bins;
+        int M = shapes[t][0], channels = shapes[t][1], bins = shapes[t][2], K = channels * bins;
         float *A = random_floats((size_t)M * K), *R = malloc((size_t)M * K * 4), *scale = random_floats(M);
         float *got = calloc(ct_gemm_packed_a_floats(M, K), 4), *want = calloc(ct_gemm_packed_a_floats(M, K), 4);
         for (int i = 0; i < M; i++)
-            for (int k = 0; k < K; k++) R[(size_t)i * K + k] = A[(size_t)i * K + (k % group) * bins + k / group];
+            for (int k = 0; k < K; k++) R[(size_t)i * K + k] = A[(size_t)i * K + (k % channels) * bins + k / channels];
         for (int scaled = 0; scaled < 2; scaled++) {
-            ct_gemm_pack_a_grouped(M, K, A, K, group, bins, 1, scaled ? scale : NULL, got);
+            ct_gemm_pack_a_bin_major(M, K, A, bins, scaled ? scale : NULL, got);
             ct_gemm_pack_a(M, K, R, K, 1, scaled ? scale : NULL, want);
-            CHECKF(!memcmp(got, want, ct_gemm_packed_a_floats(M, K) * 4), "grouped pack M=%d group=%d bins=%d scaled=%d",
-                   M, group, bins, scaled);
+            CHECKF(!memcmp(got, want, ct_gemm_packed_a_floats(M, K) * 4), "bin-major pack M=%d channels=%d bins=%d scaled=%d",
+                   M, channels, bins, scaled);
         }
         free(A), free(R), free(scale), free(got), free(want);
     }
@@ -625,7 +625,7 @@ int main(void) {
     RUN(test_gemm_deep_k);
     RUN(test_gemm_strides_and_epilogues);
     RUN(test_gemm_empty_k);
-    RUN(test_gemm_pack_a_grouped);
+    RUN(test_gemm_pack_a_bin_major);
     RUN(test_gemm_run_threads_and_providers);
     RUN(test_conv_out_size);
     RUN(test_conv_vs_naive);

@@ -166,7 +166,7 @@ static void run_pack_job(void *arg, int index, int thread) {
     if (j->widen.half) ct_half_to_float(j->widen.half, j->widen.wide, (size_t)j->rows * j->cols);
     if (j->kind == PACK_WINOGRAD) ct_winograd_pack_weight(j->conv.cin, j->conv.cout, j->src, j->scale, j->dst);
     else if (j->kind == PACK_CONV) ct_conv_pack_weight(&j->conv, j->src, j->scale, j->dst);
-    else if (j->bins) ct_gemm_pack_a_grouped(j->rows, j->cols, j->src, j->cols, j->cols / j->bins, j->bins, 1, j->scale, j->dst);
+    else if (j->bins) ct_gemm_pack_a_bin_major(j->rows, j->cols, j->src, j->bins, j->scale, j->dst);
     else ct_gemm_pack_a(j->rows, j->cols, j->src, j->cols, 1, j->scale, j->dst);
 }
 

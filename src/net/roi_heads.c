@@ -108,12 +108,10 @@ static ct_status box_head(ct_session *s, const ct_input *in, const ct_fmap hwc[C
     }
     roi_levels levels = levels_of(s, in, hwc, CT_BOX_POOL_SIZE);
     for (int p = 0; p < P; p++) prepare_roi(&levels, props->boxes + 4 * (size_t)p, &rois[p]);
-    if (P > 0) {
-        s->flops += 2.0 * P * F * (double)R;
-        ct_epilogue ep = {.bias_m = net->fc6.bias, .relu = 1};
-        ct_gemm_b pooled_b = ct_roi_panels(rois, P);
-        ct_gemm_run(s->gemm, R, P, F, net->fc6.packed, &pooled_b, h6, P, &ep);
-    }
+    s->flops += 2.0 * P * F * (double)R;
+    ct_epilogue ep = {.bias_m = net->fc6.bias, .relu = 1};
+    ct_gemm_b pooled_b = ct_roi_panels(rois, P);
+    ct_gemm_run(s->gemm, R, P, F, net->fc6.packed, &pooled_b, h6, P, &ep);
     ct_linear_run(s, &net->fc7, h6, P, 1, P, 1, h7, P);
     ct_linear_run(s, &net->predictor, h7, P, 1, P, 0, pred, P);
     for (int p = 0; p < P; p++) {
