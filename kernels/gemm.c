@@ -22,7 +22,7 @@ enum {
     NR = CT_GEMM_NR,
     KC = 256,               /* B micro-panel 24 KB of L1's 32 KB, A micro-panel 4 KB */
     NC = 8 * NR,            /* B block 192 KB, in L2 (1 MB) with the A block (<= 256 KB) */
-    CHUNKS_PER_THREAD = 4,  /* column chunks per thread: absorbs a thread being delayed */
+    CHUNKS_PER_THREAD = 4,  /* column chunks per thread (on average): absorbs a thread being delayed */
     ALIGN_BYTES = 64
 };
 
@@ -310,9 +310,18 @@ static void column_block(const gemm_job *g, int n0, int nc, float *buf) {
     }
 }
 
+/* Chunk c's first panel. Chunks shrink from about twice the mean size to
+ * a panel or so (panel (c) = panels * (1 - (1 - c/chunks)^2)): the pool
+ * hands them out in order, so the threads' last claims are short and they
+ * finish together. */
+static int chunk_start(const gemm_job *g, int c) {
+    int64_t left = g->chunks - c;
+    return g->panels - (int)((int64_t)g->panels * left * left / ((int64_t)g->chunks * g->chunks));
+}
+
 static void chunk_task(void *arg, int chunk, int thread) {
     const gemm_job *g = arg;
-    int p0 = (int)((int64_t)chunk * g->panels / g->chunks), p1 = (int)((int64_t)(chunk + 1) * g->panels / g->chunks);
+    int p0 = chunk_start(g, chunk), p1 = chunk_start(g, chunk + 1);
     for (int p = p0; p < p1; p += NC / NR) {
         int n0 = p * NR, n1 = min_int(min_int(p + NC / NR, p1) * NR, g->N);
         column_block(g, n0, n1 - n0, g->ctx->buf[thread]);
