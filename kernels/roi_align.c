@@ -105,10 +105,23 @@ static float sample_x(const ct_roi_geometry *g, int pw, int ix) {
 
 /* ---- the channels-last kernel ------------------------------------------ */
 
+/* Four pixels at a time: 4 x 4 blocks (four channels' pixels) transposed
+ * in registers, the channels and pixels past a multiple of four one by one. */
 void ct_roi_align_hwc(const float *feat, int c, int h, int w, float *feat_hwc) {
     if (c <= 0 || h <= 0 || w <= 0) return;
-    size_t plane = (size_t)h * w;
-    for (size_t p = 0; p < plane; p++)
+    size_t plane = (size_t)h * w, p = 0;
+    for (; p + 4 <= plane; p += 4) {
+        int ch = 0;
+        for (; ch + 4 <= c; ch += 4) {
+            ct_vec4 r[4];
+            for (int i = 0; i < 4; i++) r[i] = ct_load4(feat + (ch + i) * plane + p);
+            ct_transpose4(r);   /* r[t]: pixel p+t of the four channels */
+            for (int t = 0; t < 4; t++) ct_store4(feat_hwc + (p + t) * c + ch, r[t]);
+        }
+        for (; ch < c; ch++)
+            for (int t = 0; t < 4; t++) feat_hwc[(p + t) * c + ch] = feat[ch * plane + p + t];
+    }
+    for (; p < plane; p++)
         for (int ch = 0; ch < c; ch++) feat_hwc[p * c + ch] = feat[ch * plane + p];
 }
 
