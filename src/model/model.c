@@ -270,8 +270,10 @@ static int load_linear_stack(loader *L, const char *const *prefixes, int count, 
         if (count > 1) memcpy(stacked + (size_t)row * f->in, w[i], (size_t)rows[i] * f->in * sizeof *stacked);
         memcpy(bias + row, b[i], (size_t)rows[i] * sizeof *bias);
     }
-    if (bins && f->in % bins)
-        return ct_fail(L->err, CT_E_FORMAT, "%s: %d inputs are not %d bins' worth", prefixes[0], f->in, bins), 0;
+    if (bins && f->in % bins) {
+        ct_fail(L->err, CT_E_FORMAT, "%s has %d inputs, not a multiple of the %d RoI bins", prefixes[0], f->in, bins);
+        return 0;
+    }
     pack_job job = {PACK_GEMM, {0}, f->out, f->in, stacked, NULL, widen, bins, NULL, ct_gemm_packed_a_floats(f->out, f->in)};
     f->bias = bias;
     return (f->packed = defer_pack(L, job, prefixes[0])) != NULL;
