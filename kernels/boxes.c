@@ -118,18 +118,23 @@ static void suppress_after(const sorted_boxes *s, int a, int m, float thresh, in
         f |= above & 1;
         __builtin_memcpy(flags + b, &f, sizeof f);
     }
+    const float box_a[4] = {s->x1[a], s->y1[a], s->x2[a], s->y2[a]};
     for (; b < m; b++) {
-        const float box_a[4] = {s->x1[a], s->y1[a], s->x2[a], s->y2[a]}, box_b[4] = {s->x1[b], s->y1[b], s->x2[b], s->y2[b]};
+        const float box_b[4] = {s->x1[b], s->y1[b], s->x2[b], s->y2[b]};
         flags[b] |= box_iou(box_a, s->area[a], box_b) > thresh;
     }
 }
 
+/* Floats of greedy_nms's work area for m boxes: their columns, then m ints
+ * of flags. */
+static size_t greedy_work_floats(int m) { return 6 * (size_t)(m > 0 ? m : 0); }
+
 /* greedy_nms_naive's result: the boxes gathered in score order into
- * columns (soa: 5m floats), each kept box suppressing the later ones four at
- * a time. flags: m ints. */
-static int greedy_nms(const float *boxes, const int *order, int m, double iou_thresh, float *soa, int *flags,
-                      int *keep) {
-    sorted_boxes s = {soa, soa + m, soa + 2 * (size_t)m, soa + 3 * (size_t)m, soa + 4 * (size_t)m};
+ * columns, each kept box suppressing the later ones four at a time. work:
+ * greedy_work_floats(m) floats. */
+static int greedy_nms(const float *boxes, const int *order, int m, double iou_thresh, float *work, int *keep) {
+    sorted_boxes s = {work, work + m, work + 2 * (size_t)m, work + 3 * (size_t)m, work + 4 * (size_t)m};
+    int *flags = (int *)(work + 5 * (size_t)m);   /* [m] suppressed */
     for (int a = 0; a < m; a++) {
         const float *b = boxes + 4 * (size_t)order[a];
         s.x1[a] = b[0], s.y1[a] = b[1], s.x2[a] = b[2], s.y2[a] = b[3], s.area[a] = box_area(b);
@@ -145,17 +150,17 @@ static int greedy_nms(const float *boxes, const int *order, int m, double iou_th
     return kept;
 }
 
+/* greedy_nms's work area, then the order. */
 size_t ct_nms_scratch_bytes(int n) {
-    size_t m = n > 0 ? (size_t)n : 0;
-    return 5 * m * sizeof(float) + 2 * m * sizeof(int);
+    return greedy_work_floats(n) * sizeof(float) + (size_t)(n > 0 ? n : 0) * sizeof(int);
 }
 
 int ct_nms(const float *boxes, const float *scores, int n, double iou_thresh, int *keep, void *scratch) {
     if (n <= 0) return 0;
-    float *soa = scratch;
-    int *order = (int *)(soa + 5 * (size_t)n), *tmp = order + n;
-    ct_argsort_desc(scores, n, order, tmp);
-    return greedy_nms(boxes, order, n, iou_thresh, soa, tmp, keep);
+    float *work = scratch;
+    int *order = (int *)(work + greedy_work_floats(n));
+    ct_argsort_desc(scores, n, order, (int *)work);   /* the work area as the sort's scratch */
+    return greedy_nms(boxes, order, n, iou_thresh, work, keep);
 }
 
 int ct_nms_naive(const float *boxes, const float *scores, int n, double iou_thresh, int *keep, void *scratch) {
@@ -197,10 +202,9 @@ static int batched_nms_offset(const float *boxes, const float *scores, const int
  * in ascending order sorted by descending score. (torchvision sorts that
  * last list with an unstable sort; here exact ties keep ascending index.) */
 static int batched_nms_per_group(const float *boxes, const float *scores, const int *groups, int n,
-                                 double iou_thresh, int *keep, float *fscratch, int *iscratch, float *soa) {
+                                 double iou_thresh, int *keep, float *fscratch, int *iscratch, float *work) {
     int *members = iscratch, *order = iscratch + n, *tmp = iscratch + 2 * (size_t)n;
     int *state = iscratch + 3 * (size_t)n;   /* 0 unvisited, 1 visited, 2 kept */
-    int *flags = (int *)(soa + 5 * (size_t)n);
     for (int i = 0; i < n; i++) state[i] = 0;
     for (int first = 0; first < n; first++) {
         if (state[first]) continue;
@@ -213,7 +217,7 @@ static int batched_nms_per_group(const float *boxes, const float *scores, const 
             }
         ct_argsort_desc(fscratch, m, order, tmp);
         for (int a = 0; a < m; a++) order[a] = members[order[a]];
-        int kept = greedy_nms(boxes, order, m, iou_thresh, soa, flags, tmp);
+        int kept = greedy_nms(boxes, order, m, iou_thresh, work, tmp);
         for (int a = 0; a < kept; a++) state[tmp[a]] = 2;
     }
     int count = 0;

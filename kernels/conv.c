@@ -83,6 +83,16 @@ static inline void copy_even_floats(float *dst, const float *src, int n) {
     ct_store4(dst + last, CT_SHUFFLE4(ct_load4(src + 2 * last - 1), ct_load4(src + 2 * last + 3), 1, 3, 5, 7));
 }
 
+/* n pixels `stride` apart from src into dst; a whole panel row (one run of
+ * NR) as a fixed-size move. */
+static inline void copy_run(float *dst, const float *src, int n, int stride) {
+    if (stride == 1 && n == NR) __builtin_memcpy(dst, src, NR * sizeof *dst);
+    else if (stride == 1) copy_floats(dst, src, n);
+    else if (stride == 2) copy_even_floats(dst, src, n);
+    else
+        for (int t = 0; t < n; t++) dst[t] = src[(ptrdiff_t)t * stride];
+}
+
 /* Columns t of a run with 0 <= ix + t*s < w: [*lo, *hi), clamped to [0, len].
  * Divisions only at the image's edges. */
 static void valid_columns(int ix, int s, int w, int len, int *lo, int *hi) {
@@ -102,10 +112,7 @@ static inline void fill_run(const ct_conv_params *p, const col_run *r, const flo
     valid_columns(ix, s, p->w, len, &lo, &hi);
     const float *src = plane + r->image + (ptrdiff_t)iy * p->w + ix;
     zero_floats(dst, lo);
-    if (s == 1) copy_floats(dst + lo, src + lo, hi - lo);
-    else if (s == 2) copy_even_floats(dst + lo, src + 2 * lo, hi - lo);
-    else
-        for (int t = lo; t < hi; t++) dst[t] = src[(ptrdiff_t)t * s];
+    copy_run(dst + lo, src + (ptrdiff_t)lo * s, hi - lo, s);
     zero_floats(dst + hi, len - hi);
 }
 
@@ -120,16 +127,6 @@ static int panel_is_interior(const ct_conv_params *p, const col_run *runs, int n
             runs[r].ix0 + (runs[r].len - 1) * p->stride + p->kw > p->w)
             return 0;
     return 1;
-}
-
-/* n pixels `stride` apart from src into dst; a whole panel row (one run of
- * NR) as a fixed-size move. */
-static inline void copy_run(float *dst, const float *src, int n, int stride) {
-    if (stride == 1 && n == NR) __builtin_memcpy(dst, src, NR * sizeof *dst);
-    else if (stride == 1) copy_floats(dst, src, n);
-    else if (stride == 2) copy_even_floats(dst, src, n);
-    else
-        for (int t = 0; t < n; t++) dst[t] = src[(ptrdiff_t)t * stride];
 }
 
 static void pack_interior(const conv_geometry *g, const float *x, const col_run *runs, int nruns, int k0, int kc,

@@ -2,9 +2,9 @@
  * and the 1x1 logits conv after it (contract in conv.h). A task takes a
  * chunk of pixels: one GEMM computes every output phase (u,v) of them,
  * [cmid*4, cin] x [cin, pixels], with bias and ReLU in its epilogue, into
- * its thread's workspace of the GEMM context (in L2), and the 1x1 conv of each image's chosen
- * channel reads the phases there, so the upsampled map is never written
- * out. Also the naive twins. */
+ * its thread's workspace of the GEMM context (in L2), and the 1x1 conv of
+ * each image's chosen channel reads the phases there, so the upsampled map
+ * is never written out. Also the naive twins. */
 #include "conv.h"
 #include "simd.h"
 

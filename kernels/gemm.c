@@ -125,24 +125,12 @@ static void pack_rows(const float *src, ptrdiff_t rs, int kc, int cols, float *d
     }
 }
 
-/* Panel of a column-major B (each column contiguous): 4x4 blocks
- * transposed in registers, the ragged edges one by one. */
+/* Panel of a column-major B (each column contiguous): transposed in
+ * registers, the columns past `cols` zero. */
 static void pack_transposed(const float *src, ptrdiff_t cs, int kc, int cols, float *dst) {
-    int j = 0;
-    for (; j + 4 <= cols; j += 4) {
-        const float *col = src + (ptrdiff_t)j * cs;
-        int p = 0;
-        for (; p + 4 <= kc; p += 4) {
-            ct_vec4 r[4];
-            for (int i = 0; i < 4; i++) r[i] = ct_load4(col + (ptrdiff_t)i * cs + p);
-            ct_transpose4(r);
-            for (int i = 0; i < 4; i++) ct_store4(dst + (p + i) * NR + j, r[i]);
-        }
-        for (; p < kc; p++)
-            for (int i = 0; i < 4; i++) dst[p * NR + j + i] = col[(ptrdiff_t)i * cs + p];
-    }
-    for (; j < NR; j++)
-        for (int p = 0; p < kc; p++) dst[p * NR + j] = j < cols ? src[(ptrdiff_t)j * cs + p] : 0.0f;
+    ct_transpose(src, cs, cols, kc, dst, NR);
+    for (int p = 0; p < kc; p++)
+        for (int j = cols; j < NR; j++) dst[p * NR + j] = 0.0f;
 }
 
 /* Panel of a B with any strides, column by column. */

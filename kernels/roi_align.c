@@ -105,24 +105,9 @@ static float sample_x(const ct_roi_geometry *g, int pw, int ix) {
 
 /* ---- the channels-last kernel ------------------------------------------ */
 
-/* Four pixels at a time: 4 x 4 blocks (four channels' pixels) transposed
- * in registers, the channels and pixels past a multiple of four one by one. */
 void ct_roi_align_hwc(const float *feat, int c, int h, int w, float *feat_hwc) {
     if (c <= 0 || h <= 0 || w <= 0) return;
-    size_t plane = (size_t)h * w, p = 0;
-    for (; p + 4 <= plane; p += 4) {
-        int ch = 0;
-        for (; ch + 4 <= c; ch += 4) {
-            ct_vec4 r[4];
-            for (int i = 0; i < 4; i++) r[i] = ct_load4(feat + (ch + i) * plane + p);
-            ct_transpose4(r);   /* r[t]: pixel p+t of the four channels */
-            for (int t = 0; t < 4; t++) ct_store4(feat_hwc + (p + t) * c + ch, r[t]);
-        }
-        for (; ch < c; ch++)
-            for (int t = 0; t < 4; t++) feat_hwc[(p + t) * c + ch] = feat[ch * plane + p + t];
-    }
-    for (; p < plane; p++)
-        for (int ch = 0; ch < c; ch++) feat_hwc[p * c + ch] = feat[ch * plane + p];
+    ct_transpose(feat, (ptrdiff_t)h * w, c, h * w, feat_hwc, c);
 }
 
 /* One bilinear sample's four taps at the channel chunk's first channel
@@ -190,25 +175,6 @@ __attribute__((target("avx2"))) static void pool_bin_avx2(float *acc, const samp
 static int cpu_has_avx2(void) { return __builtin_cpu_supports("avx2"); }
 #endif
 
-/* out[k*ld + b] = local[b*CHANNEL_CHUNK + k] for b < nb, k < cn: 4x4 blocks
- * transposed in registers, the ragged edges one by one. */
-static void store_transposed(const float *local, int nb, int cn, float *out, size_t ld) {
-    int b = 0;
-    for (; b + 4 <= nb; b += 4) {
-        int k = 0;
-        for (; k + 4 <= cn; k += 4) {
-            ct_vec4 r[4];
-            for (int i = 0; i < 4; i++) r[i] = ct_load4(local + (size_t)(b + i) * CHANNEL_CHUNK + k);
-            ct_transpose4(r);
-            for (int i = 0; i < 4; i++) ct_store4(out + (k + i) * ld + b, r[i]);
-        }
-        for (; k < cn; k++)
-            for (int i = 0; i < 4; i++) out[k * ld + b + i] = local[(size_t)(b + i) * CHANNEL_CHUNK + k];
-    }
-    for (; b < nb; b++)
-        for (int k = 0; k < cn; k++) out[k * ld + b] = local[(size_t)b * CHANNEL_CHUNK + k];
-}
-
 void ct_roi_prepare(const float *feat_hwc, int c, int h, int w, const float box[4], float spatial_scale,
                     int out_h, int out_w, int sampling_ratio, ct_roi *roi) {
     *roi = (ct_roi){feat_hwc, c, h, w, out_h, out_w,
@@ -248,8 +214,8 @@ void ct_roi_pool_bin(const ct_roi *roi, int bin, int c0, int cn, float *out) {
 static void bin_group(const ct_roi *roi, int b0, int nb, int c0, int cn, float *out) {
     _Alignas(16) float local[GROUP_BINS][CHANNEL_CHUNK];
     for (int b = 0; b < nb; b++) ct_roi_pool_bin(roi, b0 + b, c0, cn, local[b]);
-    store_transposed(&local[0][0], nb, cn, out + (size_t)c0 * roi->out_h * roi->out_w + b0,
-                     (size_t)roi->out_h * roi->out_w);
+    ct_transpose(&local[0][0], CHANNEL_CHUNK, nb, cn, out + (size_t)c0 * roi->out_h * roi->out_w + b0,
+                 (ptrdiff_t)roi->out_h * roi->out_w);
 }
 
 void ct_roi_align_one(const ct_roi *roi, float *out) {

@@ -6,6 +6,8 @@
 #ifndef CT_KERNELS_SIMD_H
 #define CT_KERNELS_SIMD_H
 
+#include <stddef.h>
+
 typedef float ct_vec4 __attribute__((vector_size(16)));
 typedef int ct_ivec4 __attribute__((vector_size(16)));
 
@@ -42,6 +44,27 @@ static inline void ct_transpose4(ct_vec4 r[4]) {
     r[1] = CT_SHUFFLE4(t0, t2, 2, 3, 6, 7);
     r[2] = CT_SHUFFLE4(t1, t3, 0, 1, 4, 5);
     r[3] = CT_SHUFFLE4(t1, t3, 2, 3, 6, 7);
+}
+
+/* dst[k*ld_dst + b] = src[b*ld_src + k] for b < rows, k < cols: 4x4 blocks
+ * transposed in registers, four source rows at a time, the ragged edges one
+ * by one. */
+static inline void ct_transpose(const float *src, ptrdiff_t ld_src, int rows, int cols, float *dst,
+                                ptrdiff_t ld_dst) {
+    int b = 0;
+    for (; b + 4 <= rows; b += 4) {
+        int k = 0;
+        for (; k + 4 <= cols; k += 4) {
+            ct_vec4 r[4];
+            for (int i = 0; i < 4; i++) r[i] = ct_load4(src + (b + i) * ld_src + k);
+            ct_transpose4(r);
+            for (int i = 0; i < 4; i++) ct_store4(dst + (k + i) * ld_dst + b, r[i]);
+        }
+        for (; k < cols; k++)
+            for (int i = 0; i < 4; i++) dst[k * ld_dst + b + i] = src[(b + i) * ld_src + k];
+    }
+    for (; b < rows; b++)
+        for (int k = 0; k < cols; k++) dst[k * ld_dst + b] = src[b * ld_src + k];
 }
 
 #endif
