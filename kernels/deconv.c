@@ -71,7 +71,7 @@ static void pixel_chunk(void *arg, int chunk, int thread) {
     int np = n - p0 < PIXEL_CHUNK ? n - p0 : PIXEL_CHUNK;
     float *ph = ct_gemm_ctx_workspace(j->ctx, thread);   /* [cmid*4, np] */
     ct_gemm_b b = ct_gemm_b_matrix(j->x + p0, n, 1, np);
-    ct_gemm_run_here(j->ctx, thread, j->cmid * 4, np, j->cin, j->packed, &b, ph, np, &j->ep);
+    ct_gemm_run_here(j->ctx, thread, j->cmid * 4, np, j->cin, j->packed, &b, ph, np, &j->ep, 0, j->cmid * 4);
     for (int i0 = 0; i0 < np;) {   /* runs of pixels of one image */
         int img = (p0 + i0) / hw, i1 = (img + 1) * hw - p0;
         if (i1 > np) i1 = np;

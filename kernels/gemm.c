@@ -241,6 +241,7 @@ float *ct_gemm_ctx_workspace(const ct_gemm_ctx *ctx, int thread) { return ctx->w
 typedef struct {
     const ct_gemm_ctx *ctx;
     int M, N, K, kc;        /* kc: K block size */
+    int m0, m1;             /* the rows of C computed */
     int m_padded;           /* M rounded up to MR */
     const float *a;         /* packed A */
     const ct_gemm_b *b;
@@ -293,7 +294,7 @@ static void column_block(const gemm_job *g, int n0, int nc, float *buf) {
         for (int j0 = n0; j0 < n0 + nc; j0 += NR) {
             ptrdiff_t stride;
             const float *bp = g->b->panels(g->b, k0, kc, j0, min_int(NR, n0 + nc - j0), buf, &stride);
-            for (int i0 = 0; i0 < g->M; i0 += MR) tile(g, i0, j0, k0, kc, a + (ptrdiff_t)i0 * kc, bp);
+            for (int i0 = g->m0; i0 < g->m1; i0 += MR) tile(g, i0, j0, k0, kc, a + (ptrdiff_t)i0 * kc, bp);
         }
     }
 }
@@ -318,16 +319,19 @@ static void chunk_task(void *arg, int chunk, int thread) {
 
 /* K = 0: the product is zero and C is the epilogue of zeros. */
 static void empty_product(const gemm_job *g) {
-    for (int i = 0; i < g->M; i++)
+    for (int i = g->m0; i < g->m1; i++)
         for (int j = 0; j < g->N; j++)
             g->C[(ptrdiff_t)i * g->ldc + j] = g->ep ? epilogue_at(g, i, j, 0.0f) : 0.0f;
 }
 
 /* The job of C = A·B: 0 when there is nothing to multiply (C is done). */
 static int gemm_setup(gemm_job *g, const ct_gemm_ctx *ctx, int M, int N, int K, const float *a_packed,
-                      const ct_gemm_b *b, float *C, ptrdiff_t ldc, const ct_epilogue *ep) {
-    if (M <= 0 || N <= 0) return 0;
-    *g = (gemm_job){ctx, M, N, K < 0 ? 0 : K, KC, (M + MR - 1) / MR * MR, a_packed, b, C, ldc, ep, (N + NR - 1) / NR, 1};
+                      const ct_gemm_b *b, float *C, ptrdiff_t ldc, const ct_epilogue *ep, int m0, int m1) {
+    if (m1 > M) m1 = M;
+    if (m0 < 0) m0 = 0;
+    if (m0 >= m1 || N <= 0) return 0;
+    *g = (gemm_job){ctx, M, N, K < 0 ? 0 : K, KC, m0, m1, (M + MR - 1) / MR * MR, a_packed, b, C, ldc, ep,
+                    (N + NR - 1) / NR, 1};
     if (g->K == 0) {
         empty_product(g);
         return 0;
@@ -338,15 +342,15 @@ static int gemm_setup(gemm_job *g, const ct_gemm_ctx *ctx, int M, int N, int K, 
 void ct_gemm_run(const ct_gemm_ctx *ctx, int M, int N, int K, const float *a_packed, const ct_gemm_b *b,
                  float *C, ptrdiff_t ldc, const ct_epilogue *ep) {
     gemm_job g;
-    if (!gemm_setup(&g, ctx, M, N, K, a_packed, b, C, ldc, ep)) return;
+    if (!gemm_setup(&g, ctx, M, N, K, a_packed, b, C, ldc, ep, 0, M)) return;
     if (ctx->threads > 1) g.chunks = min_int(g.panels, ctx->threads * CHUNKS_PER_THREAD);
     ct_pool_run(ctx->pool, g.chunks, chunk_task, &g);
 }
 
 void ct_gemm_run_here(const ct_gemm_ctx *ctx, int thread, int M, int N, int K, const float *a_packed,
-                      const ct_gemm_b *b, float *C, ptrdiff_t ldc, const ct_epilogue *ep) {
+                      const ct_gemm_b *b, float *C, ptrdiff_t ldc, const ct_epilogue *ep, int m0, int m1) {
     gemm_job g;
-    if (gemm_setup(&g, ctx, M, N, K, a_packed, b, C, ldc, ep)) chunk_task(&g, 0, thread);
+    if (gemm_setup(&g, ctx, M, N, K, a_packed, b, C, ldc, ep, m0, m1)) chunk_task(&g, 0, thread);
 }
 
 /* ---- strided entry points ----------------------------------------------- */

@@ -1,6 +1,7 @@
 /* Winograd F(2x2, 3x3) convolution (contract in winograd.h). The output's
  * 2x2 tiles are numbered image by image, row by row; a task takes a block of
- * consecutive tiles and, in its thread's workspace (sized to stay in L2):
+ * consecutive tiles (the last blocks: a part of their output channels) and,
+ * in its thread's workspace (sized to stay in L2):
  *   1. transforms each tile's 4x4 input patch per channel, V = B^T d B,
  *      writing the 16 values straight into 16 packed GEMM B operands;
  *   2. runs the 16 GEMMs M[xi] = U[xi] V[xi] on its own thread;
@@ -18,7 +19,12 @@ enum {
     NR = CT_GEMM_NR,
     XI = 16,                        /* transformed points per tile */
     BLOCK_BYTES = 256 * 1024,       /* a block's V and M together: a quarter of L2 (measured best) */
-    MAX_BLOCK_PANELS = 8
+    MAX_BLOCK_PANELS = 8,
+    /* Floats between consecutive V[xi] and M[xi] beyond their contents:
+     * their sizes are multiples of 4 KB, and the 16 streams a transform
+     * reads or writes at once would all fall in one L1 set. */
+    STREAM_PAD = 16,
+    TAIL_PARTS = 2
 };
 
 int ct_winograd_fits(const ct_conv_params *p) {
@@ -100,7 +106,7 @@ static int block_tiles(int cin, int cout) {
 }
 
 size_t ct_winograd_workspace_floats(int cin, int cout) {
-    return (size_t)XI * block_tiles(cin, cout) * ((size_t)cin + cout);
+    return (size_t)XI * ((size_t)block_tiles(cin, cout) * ((size_t)cin + cout) + 2 * STREAM_PAD);
 }
 
 /* ---- the convolution ----------------------------------------------------- */
@@ -109,6 +115,7 @@ typedef struct {
     const ct_conv_params *p;
     const ct_gemm_ctx *ctx;
     int ho, wo, th, tw, tiles, block;       /* output size, tiles per side, tiles, per block */
+    int whole, parts;                        /* blocks run whole, then each of the rest in parts */
     ptrdiff_t image_stride, channel_stride;  /* in x */
     const float *x, *packed, *bias, *residual;
     int relu;
@@ -311,15 +318,18 @@ static void store_row_of_four(const wino_job *j, int o, tile_pos a, ct_vec4 y[2]
     }
 }
 
-/* Tiles [tl, tl+4) (fewer at the block's end) for every output channel. */
-static void output_quad(const wino_job *j, int t0, int nt, int tl, const float *M) {
-    size_t mstride = (size_t)j->p->cout * nt;   /* M [XI][cout][nt] */
+/* Floats from M[xi] to M[xi+1] for a block of nt tiles: M [XI][cout][nt], padded. */
+static size_t m_stride(const wino_job *j, int nt) { return (size_t)j->p->cout * nt + STREAM_PAD; }
+
+/* Tiles [tl, tl+4) (fewer at the block's end) for output channels [o0, o1). */
+static void output_quad(const wino_job *j, int t0, int nt, int tl, int o0, int o1, const float *M) {
+    size_t mstride = m_stride(j, nt);
     int n = nt - tl < 4 ? nt - tl : 4;
     tile_pos a[4];
     for (int i = 0; i < n; i++) a[i] = tile_at(j, t0 + tl + i);
     int row = n == 4 && a[0].img == a[3].img && a[0].ty == a[3].ty && 2 * a[0].ty + 1 < j->ho &&
               2 * a[3].tx + 1 < j->wo;
-    for (int o = 0; o < j->p->cout; o++) {
+    for (int o = o0; o < o1; o++) {
         const float *m0 = M + (size_t)o * nt + tl;
         ct_vec4 m[XI], y[2][2];
         if (n == 4) {
@@ -340,24 +350,34 @@ static void output_quad(const wino_job *j, int t0, int nt, int tl, const float *
     }
 }
 
-static void output_transform(const wino_job *j, int t0, int nt, const float *M) {
-    for (int tl = 0; tl < nt; tl += 4) output_quad(j, t0, nt, tl, M);
+static void output_transform(const wino_job *j, int t0, int nt, int o0, int o1, const float *M) {
+    for (int tl = 0; tl < nt; tl += 4) output_quad(j, t0, nt, tl, o0, o1, M);
 }
 
-static void block_task(void *arg, int blk, int thread) {
+/* Unit u: a whole block, or past j->whole one of the parts of a block
+ * (output channels cut at multiples of MR). */
+static void block_task(void *arg, int u, int thread) {
     const wino_job *j = arg;
     const ct_conv_params *p = j->p;
+    int blk = u, o0 = 0, o1 = p->cout;
+    if (u >= j->whole) {
+        int part = (u - j->whole) % j->parts, rows = (p->cout + CT_GEMM_MR - 1) / CT_GEMM_MR;
+        blk = j->whole + (u - j->whole) / j->parts;
+        o0 = rows * part / j->parts * CT_GEMM_MR;
+        o1 = rows * (part + 1) / j->parts * CT_GEMM_MR;
+        if (o1 > p->cout) o1 = p->cout;
+    }
     int t0 = blk * j->block, nt = j->tiles - t0 < j->block ? j->tiles - t0 : j->block;
-    size_t vstride = (size_t)(nt + NR - 1) / NR * NR * p->cin;
+    size_t vstride = (size_t)(nt + NR - 1) / NR * NR * p->cin + STREAM_PAD;
     float *V = ct_gemm_ctx_workspace(j->ctx, thread);    /* [XI] packed B [cin, nt] */
-    float *M = V + XI * (size_t)j->block * p->cin;       /* [XI][cout][nt] */
+    float *M = V + XI * ((size_t)j->block * p->cin + STREAM_PAD);   /* [XI][cout][nt] */
     input_transform(j, t0, nt, V, vstride);
     for (int xi = 0; xi < XI; xi++) {
         ct_gemm_b b = ct_gemm_b_packed(V + xi * vstride, p->cin, nt);
         ct_gemm_run_here(j->ctx, thread, p->cout, nt, p->cin, j->packed + xi * u_floats(p->cin, p->cout), &b,
-                         M + xi * (size_t)p->cout * nt, nt, NULL);
+                         M + xi * m_stride(j, nt), nt, NULL, o0, o1);
     }
-    output_transform(j, t0, nt, M);
+    output_transform(j, t0, nt, o0, o1, M);
 }
 
 void ct_winograd_conv(const ct_gemm_ctx *ctx, const ct_conv_params *p, const float *x, const float *packed,
@@ -365,9 +385,16 @@ void ct_winograd_conv(const ct_gemm_ctx *ctx, const ct_conv_params *p, const flo
     int ho = ct_conv_out_size(p->h, 3, 1, 1), wo = ct_conv_out_size(p->w, 3, 1, 1);
     if (ho <= 0 || wo <= 0 || p->batch <= 0 || p->cout <= 0) return;
     ptrdiff_t plane = (ptrdiff_t)p->h * p->w;
-    wino_job j = {p, ctx, ho, wo, (ho + 1) / 2, (wo + 1) / 2, 0, block_tiles(p->cin, p->cout),
+    wino_job j = {p, ctx, ho, wo, (ho + 1) / 2, (wo + 1) / 2, 0, block_tiles(p->cin, p->cout), 0, 1,
                   p->channel_major ? plane : plane * p->cin, p->channel_major ? plane * p->batch : plane,
                   x, packed, bias, residual, relu, y};
     j.tiles = p->batch * j.th * j.tw;
-    ct_pool_run(ct_gemm_ctx_pool(ctx), (j.tiles + j.block - 1) / j.block, block_task, &j);
+    /* The last block of each thread is cut into parts by output channels
+     * (each part transforms the block's input again): the pool hands out
+     * units in order, so the threads' last claims are short. */
+    int blocks = (j.tiles + j.block - 1) / j.block, threads = ct_pool_size(ct_gemm_ctx_pool(ctx)), split = 0;
+    if (threads > 1) split = threads < blocks ? threads : blocks;
+    j.whole = blocks - split;
+    j.parts = split ? TAIL_PARTS : 1;
+    ct_pool_run(ct_gemm_ctx_pool(ctx), j.whole + split * j.parts, block_task, &j);
 }
