@@ -227,43 +227,47 @@ static inline void stream_row(input_stream *t, int r, const ct_vec4 d[4]) {
     for (int k = 0; k < 4; k++) ct_store4(t->v0 + (12 + k) * t->vstride, t->e[1][k] - e[k]);
 }
 
-/* Four consecutive tiles [tl, tl+4) of the block (any rows, any images):
- * the patches gathered lane by lane and transformed as vectors. */
-static void input_quad(const wino_job *j, int t0, int nt, int tl, float *V, size_t vstride) {
-    quad_rows g;
-    quad_geometry(j, t0, nt, tl, &g);
-    const float *rows[4][4];   /* [row][tile], channel 0 */
-    for (int r = 0; r < 4; r++)
-        for (int i = 0; i < 4; i++) rows[r][i] = j->x + g.image[i] + (g.full[i][r] ? g.off[i][r] : 0);
-    for (int c = 0; c < j->p->cin; c++) {
-        ptrdiff_t plane = c * j->channel_stride;
-        input_stream t = {.v0 = v_at(j, V, tl, c), .vstride = vstride};
+/* Channel plane `plane` of four consecutive tiles of the block (any rows,
+ * any images), whose geometry is g: the patches gathered lane by lane and
+ * transformed as vectors into V[xi] at v0 + xi*vstride. */
+static inline void quad_channel(const wino_job *j, const quad_rows *g, ptrdiff_t plane, float *v0, size_t vstride) {
+    input_stream t = {.v0 = v0, .vstride = vstride};
 #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
-            ct_vec4 d[4];
-            if (g.one_row) {
-                /* Column k of tile i is input column 2i+k of the quad's rows: the
-                 * even or odd lanes of two loads (reading columns 0..9, which the
-                 * last tile's full row covers). */
-                const float *row = rows[r][0] + plane;
-                ct_vec4 a = ct_load4(row), b = ct_load4(row + 4), e = ct_load4(row + 2), f = ct_load4(row + 6);
-                d[0] = CT_SHUFFLE4(a, b, 0, 2, 4, 6), d[1] = CT_SHUFFLE4(a, b, 1, 3, 5, 7);
-                d[2] = CT_SHUFFLE4(e, f, 0, 2, 4, 6), d[3] = CT_SHUFFLE4(e, f, 1, 3, 5, 7);
-            } else {
-                for (int i = 0; i < 4; i++)
-                    d[i] = g.full[i][r] ? ct_load4(rows[r][i] + plane)
-                                        : edge_row(&g, j->x + g.image[i] + plane, i, r);
-                ct_transpose4(d);   /* d[k]: column k of the four tiles */
-            }
-            stream_row(&t, r, d);
+    for (int r = 0; r < 4; r++) {
+        ct_vec4 d[4];
+        if (g->one_row) {
+            /* Column k of tile i is input column 2i+k of the quad's rows: the
+             * even or odd lanes of two loads (reading columns 0..9, which the
+             * last tile's full row covers). */
+            const float *row = j->x + g->image[0] + g->off[0][r] + plane;
+            ct_vec4 a = ct_load4(row), b = ct_load4(row + 4), e = ct_load4(row + 2), f = ct_load4(row + 6);
+            d[0] = CT_SHUFFLE4(a, b, 0, 2, 4, 6), d[1] = CT_SHUFFLE4(a, b, 1, 3, 5, 7);
+            d[2] = CT_SHUFFLE4(e, f, 0, 2, 4, 6), d[3] = CT_SHUFFLE4(e, f, 1, 3, 5, 7);
+        } else {
+            for (int i = 0; i < 4; i++)
+                d[i] = g->full[i][r] ? ct_load4(j->x + g->image[i] + g->off[i][r] + plane)
+                                     : edge_row(g, j->x + g->image[i] + plane, i, r);
+            ct_transpose4(d);   /* d[k]: column k of the four tiles */
         }
+        stream_row(&t, r, d);
     }
 }
 
-/* All of the block's tiles, and zero columns up to the panel's end. */
+/* All of the block's tiles, and zero columns up to the panel's end: panel
+ * by panel, channel by channel, the panel's six quads side by side, so
+ * that the input rows a channel's quads share are read once, while in L1
+ * (channel planes are often multiples of 4 KB apart and evict each other). */
 static void input_transform(const wino_job *j, int t0, int nt, float *V, size_t vstride) {
-    int padded = (nt + NR - 1) / NR * NR;   /* a multiple of 4 */
-    for (int tl = 0; tl < padded; tl += 4) input_quad(j, t0, nt, tl, V, vstride);
+    enum { QUADS = NR / 4 };
+    _Static_assert(NR % 4 == 0, "a panel is whole quads");
+    int padded = (nt + NR - 1) / NR * NR;
+    for (int tp = 0; tp < padded; tp += NR) {
+        quad_rows g[QUADS];
+        for (int q = 0; q < QUADS; q++) quad_geometry(j, t0, nt, tp + 4 * q, &g[q]);
+        for (int c = 0; c < j->p->cin; c++)
+            for (int q = 0; q < QUADS; q++)
+                quad_channel(j, &g[q], c * j->channel_stride, v_at(j, V, tp + 4 * q, c), vstride);
+    }
 }
 
 /* y[at] from the transformed sum v, with the epilogue in ct_gemm's order. */
