@@ -27,7 +27,9 @@ enum {
     GROUP_BINS = 32,
     /* Samples of a bin pooled in one pass over the channels (sampling ratio
      * 2: all four); larger adaptive grids go in batches of this many. */
-    MAX_BIN_SAMPLES = 16
+    MAX_BIN_SAMPLES = 16,
+    /* Pixels per task of the channels-last copy (a 128 x 128 level: 16 tasks). */
+    HWC_BLOCK_PIXELS = 1024
 };
 
 /* The four taps of one bilinear sample: pixel indices into an [h,w] plane
@@ -105,9 +107,23 @@ static float sample_x(const ct_roi_geometry *g, int pw, int ix) {
 
 /* ---- the channels-last kernel ------------------------------------------ */
 
-void ct_roi_align_hwc(const float *feat, int c, int h, int w, float *feat_hwc) {
+typedef struct {
+    const float *feat;      /* [c, pixels] */
+    int c, pixels;
+    float *feat_hwc;        /* [pixels, c] */
+} hwc_job;
+
+static void hwc_task(void *arg, int block, int thread) {
+    (void)thread;
+    const hwc_job *j = arg;
+    int p0 = block * HWC_BLOCK_PIXELS, n = j->pixels - p0 < HWC_BLOCK_PIXELS ? j->pixels - p0 : HWC_BLOCK_PIXELS;
+    ct_transpose(j->feat + p0, j->pixels, j->c, n, j->feat_hwc + (size_t)p0 * j->c, j->c);
+}
+
+void ct_roi_align_hwc(ct_pool *pool, const float *feat, int c, int h, int w, float *feat_hwc) {
     if (c <= 0 || h <= 0 || w <= 0) return;
-    ct_transpose(feat, (ptrdiff_t)h * w, c, h * w, feat_hwc, c);
+    hwc_job j = {feat, c, h * w, feat_hwc};
+    ct_pool_run(pool, (j.pixels + HWC_BLOCK_PIXELS - 1) / HWC_BLOCK_PIXELS, hwc_task, &j);
 }
 
 /* One bilinear sample's four taps at the channel chunk's first channel

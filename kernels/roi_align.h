@@ -4,8 +4,9 @@
 
 #include "threadpool.h"
 
-/* feat [c,h,w] -> feat_hwc [h,w,c], the layout ct_roi_align reads. */
-void ct_roi_align_hwc(const float *feat, int c, int h, int w, float *feat_hwc);
+/* feat [c,h,w] -> feat_hwc [h,w,c], the layout ct_roi_align reads; blocks
+ * of pixels are split over the pool's threads (pool may be NULL). */
+void ct_roi_align_hwc(ct_pool *pool, const float *feat, int c, int h, int w, float *feat_hwc);
 
 /* Where a RoI's bins and their samples lie on its map. */
 typedef struct {

@@ -169,7 +169,7 @@ static void test_decode_and_clip_edges(void) {
 static void roi_align_both(const float *feat, int c, int h, int w, const float *boxes, int n, float scale,
                            int oh, int ow, int sr, float *out, float *out_naive) {
     float hwc[64];
-    ct_roi_align_hwc(feat, c, h, w, hwc);
+    ct_roi_align_hwc(NULL, feat, c, h, w, hwc);
     ct_roi_align(NULL, hwc, c, h, w, boxes, n, scale, oh, ow, sr, out);
     ct_roi_align_naive(feat, c, h, w, boxes, n, scale, oh, ow, sr, out_naive);
 }

@@ -508,6 +508,27 @@ static void test_deconv_naive_known(void) {
 
 /* ---------------------------------------------------- RoIAlign, max pool */
 
+/* The channels-last copy split into blocks of pixels, on 1-3 threads: maps
+ * of one block, several, and a ragged last block. */
+static void test_roi_align_hwc_threads(void) {
+    static const int shapes[][3] = {{3, 5, 7}, {5, 70, 45}, {1, 64, 32}, {17, 33, 65}};
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        int c = shapes[i][0], h = shapes[i][1], w = shapes[i][2];
+        size_t n = (size_t)c * h * w;
+        float *feat = random_floats(n);
+        for (int th = 0; th < THREAD_COUNTS; th++) {
+            float *hwc = random_floats(n);
+            ct_roi_align_hwc(pools[th], feat, c, h, w, hwc);
+            size_t bad = 0;
+            for (int ch = 0; ch < c; ch++)
+                for (int p = 0; p < h * w; p++) bad += hwc[(size_t)p * c + ch] != feat[(size_t)ch * h * w + p];
+            CHECKF(bad == 0, "roi_align_hwc c=%d %dx%d, %d threads: %zu wrong", c, h, w, th + 1, bad);
+            free(hwc);
+        }
+        free(feat);
+    }
+}
+
 static void test_roi_align_vs_naive(void) {
     CHECK(contexts_ready());
     if (!contexts_ready()) return;
@@ -522,10 +543,10 @@ static void test_roi_align_vs_naive(void) {
             boxes[4 * i] = x1, boxes[4 * i + 1] = y1;
             boxes[4 * i + 2] = x1 + (rng_uniform() + 0.8f) * w / scale, boxes[4 * i + 3] = y1 + (rng_uniform() + 1.0f) * h;
         }
-        ct_roi_align_hwc(feat, c, h, w, hwc);
         ct_roi_align_naive(feat, c, h, w, boxes, n, scale, out, out, sr, ref);
         for (int th = 0; th < THREAD_COUNTS; th++) {
             float *o = random_floats((size_t)n * c * out * out);
+            ct_roi_align_hwc(pools[th], feat, c, h, w, hwc);
             ct_roi_align(pools[th], hwc, c, h, w, boxes, n, scale, out, out, sr, o);
             CHECKF(!memcmp(o, ref, (size_t)n * c * out * out * 4), "roi_align c=%d %dx%d n=%d out=%d sr=%d, %d threads",
                    c, h, w, n, out, sr, th + 1);
@@ -546,7 +567,7 @@ static void check_roi_panels(int c, int h, int w, int n, int out, int sr, float 
     float *A = random_floats((size_t)M * K), *a = malloc((ct_gemm_packed_a_floats(M, K) + 1) * 4);
     float *got = aligned_alloc(64, (size_t)300 * CT_GEMM_NR * 4), *want = aligned_alloc(64, (size_t)300 * CT_GEMM_NR * 4);
     ct_roi *rois = malloc((size_t)n * sizeof *rois);
-    ct_roi_align_hwc(feat, c, h, w, hwc);
+    ct_roi_align_hwc(NULL, feat, c, h, w, hwc);
     for (int i = 0; i < n; i++) {   /* boxes around and beyond the map, some degenerate */
         float x1 = (rng_uniform() + 0.3f) * w / scale, y1 = (rng_uniform() + 0.3f) * h / scale;
         float *b = boxes + 4 * i;
@@ -633,6 +654,7 @@ int main(void) {
     RUN(test_winograd_vs_naive);
     RUN(test_deconv_naive_known);
     RUN(test_deconv_1x1_vs_naive);
+    RUN(test_roi_align_hwc_threads);
     RUN(test_roi_align_vs_naive);
     RUN(test_roi_panels_vs_naive);
     RUN(test_maxpool_threads);

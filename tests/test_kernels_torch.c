@@ -148,7 +148,7 @@ static void test_roi_align_vs_torch(void) {
         int c = feat->dims[0], h = feat->dims[1], w = feat->dims[2];
         float *out = malloc(want->count * sizeof *out), *hwc = malloc(feat->count * sizeof *hwc);
         CHECK(want->count == (size_t)n * c * oh * ow);
-        ct_roi_align_hwc(feat->f, c, h, w, hwc);
+        ct_roi_align_hwc(NULL, feat->f, c, h, w, hwc);
         ct_roi_align(NULL, hwc, c, h, w, boxes->f, n, scale->f[0], oh, ow, sr, out);
         CHECKF(count_mismatches(name, out, want->f, want->count, 0.0) == 0, "roi_align case %s not bit-exact", tags[t]);
         ct_roi_align_naive(feat->f, c, h, w, boxes->f, n, scale->f[0], oh, ow, sr, out);

@@ -29,7 +29,7 @@ ct_status ct_roi_features(ct_session *s, const ct_fmap levels[CT_MAX_LEVELS], ct
         hwc[l] = *f;
         if (!(hwc[l].data = ct_arena_floats(&s->arena, (size_t)f->c * f->h * f->w)))
             return ct_fail(err, CT_E_NOMEM, "out of memory for the RoI features");
-        ct_roi_align_hwc(f->data, f->c, f->h, f->w, hwc[l].data);
+        ct_roi_align_hwc(s->pool, f->data, f->c, f->h, f->w, hwc[l].data);
     }
     return CT_OK;
 }
