@@ -22,9 +22,9 @@ enum {
     ROI_ALIGN_MAX_GRID = 64,
     /* Channels x bins accumulated at once: the partial sums (16 KB) stay in
      * L1 and go out as runs of bins; each sample's bilinear set-up serves
-     * 128 channels. */
-    CHANNEL_CHUNK = 128,
-    GROUP_BINS = 32,
+     * 256 channels (all of an FPN level's). */
+    CHANNEL_CHUNK = 256,
+    GROUP_BINS = 16,
     /* Samples of a bin pooled in one pass over the channels (sampling ratio
      * 2: all four); larger adaptive grids go in batches of this many. */
     MAX_BIN_SAMPLES = 16,

@@ -56,8 +56,10 @@ static inline void ct_transpose(const float *src, ptrdiff_t ld_src, int rows, in
         int k = 0;
         for (; k + 4 <= cols; k += 4) {
             ct_vec4 r[4];
+#pragma GCC unroll 4
             for (int i = 0; i < 4; i++) r[i] = ct_load4(src + (b + i) * ld_src + k);
             ct_transpose4(r);
+#pragma GCC unroll 4
             for (int i = 0; i < 4; i++) ct_store4(dst + (k + i) * ld_dst + b, r[i]);
         }
         for (; k < cols; k++)
