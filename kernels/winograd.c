@@ -244,6 +244,7 @@ static inline void quad_channel(const wino_job *j, const quad_rows *g, ptrdiff_t
             d[0] = CT_SHUFFLE4(a, b, 0, 2, 4, 6), d[1] = CT_SHUFFLE4(a, b, 1, 3, 5, 7);
             d[2] = CT_SHUFFLE4(e, f, 0, 2, 4, 6), d[3] = CT_SHUFFLE4(e, f, 1, 3, 5, 7);
         } else {
+#pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
                 d[i] = g->full[i][r] ? ct_load4(j->x + g->image[i] + g->off[i][r] + plane)
                                      : edge_row(g, j->x + g->image[i] + plane, i, r);
