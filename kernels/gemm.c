@@ -21,7 +21,7 @@ enum {
     MR = CT_GEMM_MR,
     NR = CT_GEMM_NR,
     KC = 256,               /* B micro-panel 24 KB of L1's 32 KB, A micro-panel 4 KB */
-    NC = 8 * NR,            /* B block 192 KB, in L2 (1 MB) with the A block (<= 256 KB) */
+    NC = 8 * NR,            /* C block (<= 192 KB) and A block (<= 256 KB) stay in L2 (512 KB) across K blocks */
     CHUNKS_PER_THREAD = 4,  /* column chunks per thread (on average): absorbs a thread being delayed */
     ALIGN_BYTES = 64
 };

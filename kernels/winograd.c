@@ -18,7 +18,7 @@ _Static_assert(CT_GEMM_MR == 4, "weights are transformed four output channels (o
 enum {
     NR = CT_GEMM_NR,
     XI = 16,                        /* transformed points per tile */
-    BLOCK_BYTES = 256 * 1024,       /* a block's V and M together: a quarter of L2 (measured best) */
+    BLOCK_BYTES = 256 * 1024,       /* a block's V and M together: half of L2 (measured best) */
     MAX_BLOCK_PANELS = 8,
     /* Floats between consecutive V[xi] and M[xi] beyond their contents:
      * their sizes are multiples of 4 KB, and the 16 streams a transform
