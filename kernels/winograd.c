@@ -374,8 +374,8 @@ static void block_task(void *arg, int u, int thread) {
     }
     int t0 = blk * j->block, nt = j->tiles - t0 < j->block ? j->tiles - t0 : j->block;
     size_t vstride = (size_t)(nt + NR - 1) / NR * NR * p->cin + STREAM_PAD;
-    float *V = ct_gemm_ctx_workspace(j->ctx, thread);    /* [XI] packed B [cin, nt] */
-    float *M = V + XI * ((size_t)j->block * p->cin + STREAM_PAD);   /* [XI][cout][nt] */
+    float *V = ct_gemm_ctx_workspace(j->ctx, thread);                /* [XI] packed B [cin, nt], vstride apart */
+    float *M = V + XI * ((size_t)j->block * p->cin + STREAM_PAD);   /* [XI][cout][nt], m_stride apart */
     input_transform(j, t0, nt, V, vstride);
     for (int xi = 0; xi < XI; xi++) {
         ct_gemm_b b = ct_gemm_b_packed(V + xi * vstride, p->cin, nt);

@@ -13,8 +13,6 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
-const require = createRequire(import.meta.url);
-const ort = require('onnxruntime-node');
 
 function usage() {
     console.error('usage: bench_ort.mjs MODEL.onnx IN.npy [--threads N] [--runs R] [--warmup W] [--check]');
@@ -26,7 +24,8 @@ function parseArgs(argv) {
     for (let i = 0; i < argv.length; i++) {
         const v = argv[i];
         if (v === '--check') a.check = true;
-        else if (['--threads', '--runs', '--warmup'].includes(v) && i + 1 < argv.length) a[v.slice(2)] = Number(argv[++i]);
+        else if (['--threads', '--runs', '--warmup'].includes(v) && i + 1 < argv.length)
+            a[v.slice(2)] = Number(argv[++i]);
         else if (v.startsWith('--')) usage();
         else a.files.push(v);
     }
@@ -53,6 +52,14 @@ function median(v) {
 
 const args = parseArgs(process.argv.slice(2));
 const [modelPath, inputPath] = args.files;
+let ort;
+try {
+    ort = createRequire(import.meta.url)('onnxruntime-node');
+} catch {
+    console.error('bench_ort.mjs: onnxruntime-node not found: npm install --ignore-scripts ' +
+                  'onnxruntime-node@1.30.0 in some DIR and set NODE_PATH=DIR/node_modules');
+    process.exit(1);
+}
 const input = readNpy(inputPath);
 const session = await ort.InferenceSession.create(modelPath, {
     executionProviders: ['cpu'],
