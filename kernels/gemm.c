@@ -327,8 +327,6 @@ static void empty_product(const gemm_job *g) {
 /* The job of C = A·B: 0 when there is nothing to multiply (C is done). */
 static int gemm_setup(gemm_job *g, const ct_gemm_ctx *ctx, int M, int N, int K, const float *a_packed,
                       const ct_gemm_b *b, float *C, ptrdiff_t ldc, const ct_epilogue *ep, int m0, int m1) {
-    if (m1 > M) m1 = M;
-    if (m0 < 0) m0 = 0;
     if (m0 >= m1 || N <= 0) return 0;
     *g = (gemm_job){ctx, M, N, K < 0 ? 0 : K, KC, m0, m1, (M + MR - 1) / MR * MR, a_packed, b, C, ldc, ep,
                     (N + NR - 1) / NR, 1};

@@ -94,8 +94,9 @@ void ct_gemm_run(const ct_gemm_ctx *ctx, int M, int N, int K, const float *a_pac
                  float *C, ptrdiff_t ldc, const ct_epilogue *ep);
 
 /* ct_gemm_run on the calling thread, which is pool thread `thread` (inside
- * a pool task, or 0 outside any), for rows [m0, m1) of C only (m0 a
- * multiple of MR; 0 and M for all): for kernels that split work themselves. */
+ * a pool task, or 0 outside any), for rows [m0, m1) of C only (0 <= m0 <=
+ * m1 <= M, m0 a multiple of MR; 0 and M for all): for kernels that split
+ * work themselves. */
 void ct_gemm_run_here(const ct_gemm_ctx *ctx, int thread, int M, int N, int K, const float *a_packed,
                       const ct_gemm_b *b, float *C, ptrdiff_t ldc, const ct_epilogue *ep, int m0, int m1);
 
