@@ -1,8 +1,6 @@
 /* Max pooling as PyTorch's MaxPool2d (floor mode, no dilation): the window is
  * cut to the image, which is what -inf padding means, and a NaN wins. One
- * task per channel. The stem's 3x3 stride-2 window over the interior runs
- * four outputs at a time, each lane scanning its window in the same order as
- * the scalar code, so the results are identical. */
+ * task per channel; the stem's 3x3 stride-2 window in two passes (below). */
 #include "conv.h"
 
 #include <math.h>
@@ -31,19 +29,47 @@ static float window_max(const maxpool_job *j, const float *xc, int oy, int ox) {
     return m;
 }
 
-/* Elements s[0], s[2], s[4], s[6] (reads s[0..7]). */
-static ct_vec4 even_lanes(const float *s) { return CT_SHUFFLE4(ct_load4(s), ct_load4(s + 4), 0, 2, 4, 6); }
+/* The 3x3 stride-2 window, separably: over a run of output columns, each
+ * input column's maximum down the window's rows (rows in order), then each
+ * output the maximum of its three columns (left to right), four at a time.
+ * The value is the scalar scan's (the largest, or a NaN if the window has
+ * one); of two equal zeros or two NaNs it may keep the other one. */
+enum { RUN_OUTPUTS = 128 };
 
-/* Outputs [ox, ox+4) of row oy for a 3x3 stride-2 window inside the image. */
-static void window_max_3x3s2(const maxpool_job *j, const float *xc, int oy, int ox, float *out) {
+/* Columns' maxima of rows [y0, y1) for input columns x0 + i, i < n, into
+ * col[i]; -inf for columns outside the map (the padding, which never wins). */
+static void column_max(const maxpool_job *j, const float *xc, int y0, int y1, int x0, int n, float *col) {
+    int i = 0;
+    for (; i < n && x0 + i < 0; i++) col[i] = -INFINITY;
+    int inside = x0 + n <= j->w ? n : j->w - x0;
+    if (y0 >= y1) inside = i;   /* no rows: all -inf */
+    for (; i + 4 <= inside; i += 4) {
+        ct_vec4 m = ct_load4(xc + (size_t)y0 * j->w + x0 + i);
+        for (int iy = y0 + 1; iy < y1; iy++) m = take_max4(m, ct_load4(xc + (size_t)iy * j->w + x0 + i));
+        ct_store4(col + i, m);
+    }
+    for (; i < inside; i++) {
+        float m = xc[(size_t)y0 * j->w + x0 + i];
+        for (int iy = y0 + 1; iy < y1; iy++) m = take_max(m, xc[(size_t)iy * j->w + x0 + i]);
+        col[i] = m;
+    }
+    for (; i < n; i++) col[i] = -INFINITY;
+}
+
+/* Outputs [ox0, ox0+n) of row oy, n <= RUN_OUTPUTS. */
+static void run_3x3s2(const maxpool_job *j, const float *xc, int oy, int ox0, int n, float *out) {
+    float col[2 * RUN_OUTPUTS + 10];   /* input columns 2*ox0 - pad + i, as far as the last step reads */
     int y0 = oy * 2 - j->pad, y1 = y0 + 3 < j->h ? y0 + 3 : j->h;
     if (y0 < 0) y0 = 0;
-    ct_vec4 m = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-    for (int iy = y0; iy < y1; iy++) {
-        const float *row = xc + (size_t)iy * j->w + ox * 2 - j->pad;
-        for (int t = 0; t < 3; t++) m = take_max4(m, even_lanes(row + t));
+    column_max(j, xc, y0, y1, 2 * ox0 - j->pad, 2 * n + 10, col);
+    for (int t = 0; t < n; t += 4) {   /* output ox0+t+i: columns 2(t+i) .. 2(t+i)+2 */
+        ct_vec4 a = ct_load4(col + 2 * t), b = ct_load4(col + 2 * t + 4), c = ct_load4(col + 2 * t + 8);
+        ct_vec4 left = CT_SHUFFLE4(a, b, 0, 2, 4, 6), mid = CT_SHUFFLE4(a, b, 1, 3, 5, 7);
+        ct_vec4 m = take_max4(take_max4(left, mid), CT_SHUFFLE4(left, c, 1, 2, 3, 4));
+        if (n - t >= 4) ct_store4(out + t, m);
+        else
+            for (int i = 0; i < n - t; i++) out[t + i] = m[i];
     }
-    ct_store4(out, m);
 }
 
 static void maxpool_channel(void *arg, int ch, int thread) {
@@ -51,20 +77,13 @@ static void maxpool_channel(void *arg, int ch, int thread) {
     const maxpool_job *j = arg;
     const float *xc = j->x + (size_t)ch * j->h * j->w;   /* [h,w] */
     float *yc = j->y + (size_t)ch * j->ho * j->wo;        /* [ho,wo] */
-    int fast = j->k == 3 && j->stride == 2;
     for (int oy = 0; oy < j->ho; oy++) {
         float *out = yc + (size_t)oy * j->wo;
-        for (int ox = 0; ox < j->wo;) {
-            /* Four windows wholly inside the row: columns 2ox-pad .. 2(ox+3)-pad+2,
-             * and the vector loads read one column further. */
-            if (fast && ox * 2 - j->pad >= 0 && (ox + 3) * 2 - j->pad + 3 < j->w) {
-                window_max_3x3s2(j, xc, oy, ox, out + ox);
-                ox += 4;
-            } else {
-                out[ox] = window_max(j, xc, oy, ox);
-                ox++;
-            }
-        }
+        if (j->k == 3 && j->stride == 2)
+            for (int ox = 0; ox < j->wo; ox += RUN_OUTPUTS)
+                run_3x3s2(j, xc, oy, ox, j->wo - ox < RUN_OUTPUTS ? j->wo - ox : RUN_OUTPUTS, out + ox);
+        else
+            for (int ox = 0; ox < j->wo; ox++) out[ox] = window_max(j, xc, oy, ox);
     }
 }
 

@@ -612,31 +612,52 @@ static void test_roi_panels_vs_naive(void) {
                          t % 2 ? 0.5f : 1.0f);
 }
 
-static void test_maxpool_threads(void) {
-    CHECK(contexts_ready());
-    if (!contexts_ready()) return;
-    int c = 13, h = 37, w = 29, ho = ct_conv_out_size(h, 3, 2, 1), wo = ct_conv_out_size(w, 3, 2, 1);
-    float *x = random_floats((size_t)c * h * w), *ref = malloc((size_t)c * ho * wo * 4);
-    ct_maxpool2d(NULL, x, c, h, w, 3, 2, 1, ref);
-    int ok = 1;   /* each output is its window's maximum */
+/* Window maxima by the definition: the largest value, or NaN if the window has one. */
+static void maxpool_reference(const float *x, int c, int h, int w, int pad, float *y) {
+    int ho = ct_conv_out_size(h, 3, 2, pad), wo = ct_conv_out_size(w, 3, 2, pad);
     for (int ch = 0; ch < c; ch++)
         for (int oy = 0; oy < ho; oy++)
             for (int ox = 0; ox < wo; ox++) {
                 float m = -INFINITY;
-                for (int iy = oy * 2 - 1; iy <= oy * 2 + 1; iy++)
-                    for (int ix = ox * 2 - 1; ix <= ox * 2 + 1; ix++)
-                        if (iy >= 0 && iy < h && ix >= 0 && ix < w && x[((size_t)ch * h + iy) * w + ix] > m)
-                            m = x[((size_t)ch * h + iy) * w + ix];
-                ok &= ref[((size_t)ch * ho + oy) * wo + ox] == m;
+                for (int iy = oy * 2 - pad; iy <= oy * 2 - pad + 2; iy++)
+                    for (int ix = ox * 2 - pad; ix <= ox * 2 - pad + 2; ix++) {
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                        float v = x[((size_t)ch * h + iy) * w + ix];
+                        if (v > m || isnan(v) || isnan(m)) m = isnan(m) ? m : v;
+                    }
+                y[((size_t)ch * ho + oy) * wo + ox] = m;
             }
-    CHECK(ok);
-    for (int t = 1; t < THREAD_COUNTS; t++) {
-        float *y = random_floats((size_t)c * ho * wo);
-        ct_maxpool2d(pools[t], x, c, h, w, 3, 2, 1, y);
-        CHECKF(!memcmp(y, ref, (size_t)c * ho * wo * 4), "maxpool: %d threads differ from 1", t + 1);
-        free(y);
+}
+
+/* 3x3/2 pooling against the definition on shapes whose rows span several
+ * of the kernel's runs of outputs (and ragged ends), with NaNs and
+ * infinities, and the same bits on every thread count. */
+static void test_maxpool_vs_reference_and_threads(void) {
+    CHECK(contexts_ready());
+    if (!contexts_ready()) return;
+    static const int shapes[][4] = {{13, 37, 29, 1}, {3, 9, 300, 1}, {2, 5, 517, 0}, {4, 6, 258, 1}, {1, 2, 2, 1},
+                                    {2, 3, 7, 0}};
+    for (int s = 0; s < 9; s++) {
+        int c = s < 6 ? shapes[s][0] : rng_int(1, 5), h = s < 6 ? shapes[s][1] : rng_int(1, 20);
+        int w = s < 6 ? shapes[s][2] : rng_int(1, 600), pad = s < 6 ? shapes[s][3] : rng_int(0, 1);
+        int ho = ct_conv_out_size(h, 3, 2, pad), wo = ct_conv_out_size(w, 3, 2, pad);
+        if (ho <= 0 || wo <= 0) continue;
+        size_t nx = (size_t)c * h * w, ny = (size_t)c * ho * wo;
+        float *x = random_floats(nx), *want = malloc(ny * 4), *ref = malloc(ny * 4);
+        for (int k = 0; k < 5; k++) x[rng_int(0, (int)nx - 1)] = k % 2 ? NAN : INFINITY;
+        maxpool_reference(x, c, h, w, pad, want);
+        ct_maxpool2d(NULL, x, c, h, w, 3, 2, pad, ref);
+        int same = 1;
+        for (size_t i = 0; i < ny; i++) same &= isnan(want[i]) ? isnan(ref[i]) : ref[i] == want[i];
+        CHECKF(same, "maxpool %dx%dx%d pad %d differs from the definition", c, h, w, pad);
+        for (int t = 1; t < THREAD_COUNTS; t++) {
+            float *y = random_floats(ny);
+            ct_maxpool2d(pools[t], x, c, h, w, 3, 2, pad, y);
+            CHECKF(!memcmp(y, ref, ny * 4), "maxpool: %d threads differ from 1", t + 1);
+            free(y);
+        }
+        free(x), free(want), free(ref);
     }
-    free(x), free(ref);
 }
 
 int main(void) {
@@ -657,7 +678,7 @@ int main(void) {
     RUN(test_roi_align_hwc_threads);
     RUN(test_roi_align_vs_naive);
     RUN(test_roi_panels_vs_naive);
-    RUN(test_maxpool_threads);
+    RUN(test_maxpool_vs_reference_and_threads);
     free_contexts();
     return TEST_SUMMARY();
 }
