@@ -326,15 +326,39 @@ static void store_row_of_four(const wino_job *j, int o, tile_pos a, ct_vec4 y[2]
 /* Floats from M[xi] to M[xi+1] for a block of nt tiles: M [XI][cout][nt], padded. */
 static size_t m_stride(const wino_job *j, int nt) { return (size_t)j->p->cout * nt + STREAM_PAD; }
 
+/* Where in an output channel's plane ([batch, ho, wo]) the quad's output
+ * rows start: its first tile's two rows, and its last tile's when that
+ * lies in another row of tiles. Returns their count. output_quad asks the
+ * cache for them a few channels ahead: a channel's few lines lie a plane
+ * away from the previous channel's, which no hardware prefetcher follows,
+ * and the transform stalled on each of them (a third of its time). */
+static int quad_lines(const wino_job *j, const tile_pos *a, int n, size_t line[4]) {
+    tile_pos last = a[n - 1];
+    int count = last.img == a[0].img && last.ty == a[0].ty ? 2 : 4;
+    for (int k = 0; k < count; k++) {
+        tile_pos t = k < 2 ? a[0] : last;
+        int oy = 2 * t.ty + k % 2 < j->ho ? 2 * t.ty + k % 2 : j->ho - 1;
+        line[k] = ((size_t)t.img * j->ho + oy) * j->wo + 2 * t.tx;
+    }
+    return count;
+}
+
 /* Tiles [tl, tl+4) (fewer at the block's end) for output channels [o0, o1). */
 static void output_quad(const wino_job *j, int t0, int nt, int tl, int o0, int o1, const float *M) {
-    size_t mstride = m_stride(j, nt);
+    enum { PREFETCH_AHEAD = 4 };   /* output channels */
+    size_t mstride = m_stride(j, nt), line[4];
     int n = nt - tl < 4 ? nt - tl : 4;
-    tile_pos a[4];
+    tile_pos a[4] = {{0, 0, 0}};   /* n >= 1 are set */
     for (int i = 0; i < n; i++) a[i] = tile_at(j, t0 + tl + i);
     int row = n == 4 && a[0].img == a[3].img && a[0].ty == a[3].ty && 2 * a[0].ty + 1 < j->ho &&
               2 * a[3].tx + 1 < j->wo;
+    int lines = quad_lines(j, a, n, line);
     for (int o = o0; o < o1; o++) {
+        if (o + PREFETCH_AHEAD < o1) {   /* inline: GCC drops a function that only prefetches */
+            size_t plane = (size_t)(o + PREFETCH_AHEAD) * j->p->batch * j->ho * j->wo;
+            for (int k = 0; k < lines; k++) __builtin_prefetch(j->y + plane + line[k], 1);
+            for (int k = 0; j->residual && k < lines; k++) __builtin_prefetch(j->residual + plane + line[k]);
+        }
         const float *m0 = M + (size_t)o * nt + tl;
         ct_vec4 m[XI], y[2][2];
         if (n == 4) {
