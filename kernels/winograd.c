@@ -229,8 +229,11 @@ static inline void stream_row(input_stream *t, int r, const ct_vec4 d[4]) {
 
 /* Channel plane `plane` of four consecutive tiles of the block (any rows,
  * any images), whose geometry is g: the patches gathered lane by lane and
- * transformed as vectors into V[xi] at v0 + xi*vstride. */
-static inline void quad_channel(const wino_job *j, const quad_rows *g, ptrdiff_t plane, float *v0, size_t vstride) {
+ * transformed as vectors into V[xi] at v0 + xi*vstride. The rows of a quad
+ * in one row are asked of the cache `ahead` floats further (a later
+ * channel's plane, which no hardware prefetcher guesses). */
+static inline void quad_channel(const wino_job *j, const quad_rows *g, ptrdiff_t plane, ptrdiff_t ahead, float *v0,
+                                size_t vstride) {
     input_stream t = {.v0 = v0, .vstride = vstride};
 #pragma GCC unroll 4
     for (int r = 0; r < 4; r++) {
@@ -240,6 +243,7 @@ static inline void quad_channel(const wino_job *j, const quad_rows *g, ptrdiff_t
              * even or odd lanes of two loads (reading columns 0..9, which the
              * last tile's full row covers). */
             const float *row = j->x + g->image[0] + g->off[0][r] + plane;
+            __builtin_prefetch(row + ahead);
             ct_vec4 a = ct_load4(row), b = ct_load4(row + 4), e = ct_load4(row + 2), f = ct_load4(row + 6);
             d[0] = CT_SHUFFLE4(a, b, 0, 2, 4, 6), d[1] = CT_SHUFFLE4(a, b, 1, 3, 5, 7);
             d[2] = CT_SHUFFLE4(e, f, 0, 2, 4, 6), d[3] = CT_SHUFFLE4(e, f, 1, 3, 5, 7);
@@ -259,15 +263,17 @@ static inline void quad_channel(const wino_job *j, const quad_rows *g, ptrdiff_t
  * that the input rows a channel's quads share are read once, while in L1
  * (channel planes are often multiples of 4 KB apart and evict each other). */
 static void input_transform(const wino_job *j, int t0, int nt, float *V, size_t vstride) {
-    enum { QUADS = NR / 4 };
+    enum { QUADS = NR / 4, PREFETCH_CHANNELS = 2 };
     _Static_assert(NR % 4 == 0, "a panel is whole quads");
     int padded = (nt + NR - 1) / NR * NR;
     for (int tp = 0; tp < padded; tp += NR) {
         quad_rows g[QUADS];
         for (int q = 0; q < QUADS; q++) quad_geometry(j, t0, nt, tp + 4 * q, &g[q]);
-        for (int c = 0; c < j->p->cin; c++)
+        for (int c = 0; c < j->p->cin; c++) {
+            ptrdiff_t ahead = c + PREFETCH_CHANNELS < j->p->cin ? PREFETCH_CHANNELS * j->channel_stride : 0;
             for (int q = 0; q < QUADS; q++)
-                quad_channel(j, &g[q], c * j->channel_stride, v_at(j, V, tp + 4 * q, c), vstride);
+                quad_channel(j, &g[q], c * j->channel_stride, ahead, v_at(j, V, tp + 4 * q, c), vstride);
+        }
     }
 }
 
