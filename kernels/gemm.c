@@ -2,7 +2,7 @@
  * gemm.h), the matrix and packed B providers, and A packing.
  *
  * Loops, BLIS-style: column chunks of C (one thread each, claimed from the
- * pool) -> column blocks of at most NC -> K blocks of at most KC, for which
+ * pool) -> column blocks (NC columns or more) -> K blocks of at most KC, for which
  * the provider hands over B's panels -> NR-column micro-panels -> MR-row
  * micro-panels of the pre-packed A. A B micro-panel (KC x NR, 24 KB) stays
  * in L1 while it meets every A micro-panel; the A block (M x KC) stays in
@@ -21,7 +21,12 @@ enum {
     MR = CT_GEMM_MR,
     NR = CT_GEMM_NR,
     KC = 256,               /* B micro-panel 24 KB of L1's 32 KB, A micro-panel 4 KB */
-    NC = 8 * NR,            /* C block (<= 192 KB) and A block (<= 256 KB) stay in L2 (512 KB) across K blocks */
+    /* A column block: NC columns, or as many more as keep a C block of few
+     * rows within C_BLOCK_BYTES (fc6's 128 rows: 384 columns), since the A
+     * block is read again for every column block. The C block and the A
+     * block (<= 256 KB) stay in L2 (512 KB) across K blocks. */
+    NC = 8 * NR,
+    C_BLOCK_BYTES = 192 * 1024,
     CHUNKS_PER_THREAD = 4,  /* column chunks per thread (on average): absorbs a thread being delayed */
     ALIGN_BYTES = 64
 };
@@ -249,6 +254,7 @@ typedef struct {
     ptrdiff_t ldc;
     const ct_epilogue *ep;
     int panels, chunks;     /* NR-column panels of C, split into chunks */
+    int block_panels;       /* panels per column block */
 } gemm_job;
 
 /* The epilogue of element (i, j) of C, scalar, in the contract's order. */
@@ -311,8 +317,8 @@ static int chunk_start(const gemm_job *g, int c) {
 static void chunk_task(void *arg, int chunk, int thread) {
     const gemm_job *g = arg;
     int p0 = chunk_start(g, chunk), p1 = chunk_start(g, chunk + 1);
-    for (int p = p0; p < p1; p += NC / NR) {
-        int n0 = p * NR, n1 = min_int(min_int(p + NC / NR, p1) * NR, g->N);
+    for (int p = p0; p < p1; p += g->block_panels) {
+        int n0 = p * NR, n1 = min_int(min_int(p + g->block_panels, p1) * NR, g->N);
         column_block(g, n0, n1 - n0, g->ctx->buf[thread]);
     }
 }
@@ -329,7 +335,9 @@ static int gemm_setup(gemm_job *g, const ct_gemm_ctx *ctx, int M, int N, int K, 
                       const ct_gemm_b *b, float *C, ptrdiff_t ldc, const ct_epilogue *ep, int m0, int m1) {
     if (m0 >= m1 || N <= 0) return 0;
     *g = (gemm_job){ctx, M, N, K < 0 ? 0 : K, KC, m0, m1, (M + MR - 1) / MR * MR, a_packed, b, C, ldc, ep,
-                    (N + NR - 1) / NR, 1};
+                    (N + NR - 1) / NR, 1, NC / NR};
+    int fit = C_BLOCK_BYTES / (int)(sizeof(float) * NR * (m1 - m0));
+    if (fit > g->block_panels) g->block_panels = fit;
     if (g->K == 0) {
         empty_product(g);
         return 0;

@@ -275,7 +275,8 @@ static void test_gemm_run_threads_and_providers(void) {
     CHECK(contexts_ready());
     if (!contexts_ready()) return;
     static const int shapes[][3] = {{1, 1, 1}, {4, 24, 256}, {5, 25, 257}, {64, 1000, 147}, {30, 77, 600},
-                                    {150, 1024, 256}, {3, 1, 640}, {130, 500, 13}};
+                                    {150, 1024, 256}, {3, 1, 640}, {130, 500, 13},
+                                    {40, 1300, 600}};   /* few rows: wide column blocks, two of them */
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
         for (int provider = 0; provider < 3; provider++)
             check_gemm_run(shapes[i][0], shapes[i][1], shapes[i][2], provider, (int)(i + provider) % 2);
