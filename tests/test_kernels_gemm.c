@@ -624,7 +624,7 @@ static void maxpool_reference(const float *x, int c, int h, int w, int pad, floa
                     for (int ix = ox * 2 - pad; ix <= ox * 2 - pad + 2; ix++) {
                         if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
                         float v = x[((size_t)ch * h + iy) * w + ix];
-                        if (v > m || isnan(v) || isnan(m)) m = isnan(m) ? m : v;
+                        if (!isnan(m) && (isnan(v) || v > m)) m = v;   /* the first NaN stays */
                     }
                 y[((size_t)ch * ho + oy) * wo + ox] = m;
             }
@@ -637,10 +637,11 @@ static void test_maxpool_vs_reference_and_threads(void) {
     CHECK(contexts_ready());
     if (!contexts_ready()) return;
     static const int shapes[][4] = {{13, 37, 29, 1}, {3, 9, 300, 1}, {2, 5, 517, 0}, {4, 6, 258, 1}, {1, 2, 2, 1},
-                                    {2, 3, 7, 0}};
-    for (int s = 0; s < 9; s++) {
-        int c = s < 6 ? shapes[s][0] : rng_int(1, 5), h = s < 6 ? shapes[s][1] : rng_int(1, 20);
-        int w = s < 6 ? shapes[s][2] : rng_int(1, 600), pad = s < 6 ? shapes[s][3] : rng_int(0, 1);
+                                    {2, 3, 7, 0}};   /* c, h, w, pad; then three random ones */
+    int fixed = (int)(sizeof shapes / sizeof *shapes);
+    for (int s = 0; s < fixed + 3; s++) {
+        int c = s < fixed ? shapes[s][0] : rng_int(1, 5), h = s < fixed ? shapes[s][1] : rng_int(1, 20);
+        int w = s < fixed ? shapes[s][2] : rng_int(1, 600), pad = s < fixed ? shapes[s][3] : rng_int(0, 1);
         int ho = ct_conv_out_size(h, 3, 2, pad), wo = ct_conv_out_size(w, 3, 2, pad);
         if (ho <= 0 || wo <= 0) continue;
         size_t nx = (size_t)c * h * w, ny = (size_t)c * ho * wo;

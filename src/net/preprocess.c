@@ -37,6 +37,16 @@ static void normalize_row(const uint8_t *pixels, int channels, int c, int n, con
     for (int x = 0; x < n; x++) dst[x] = table[pixels[(size_t)x * channels + c]];
 }
 
+/* The zero padding of [3,ph,pw] around the image's [h,w] corner (the
+ * rest is written below). */
+static void zero_padding(float *padded, size_t ph, size_t pw, size_t h, size_t w) {
+    for (size_t c = 0; c < 3; c++) {
+        float *plane = padded + c * ph * pw;
+        for (size_t y = 0; y < h && w < pw; y++) memset(plane + y * pw + w, 0, (pw - w) * sizeof(float));
+        memset(plane + h * pw, 0, (ph - h) * pw * sizeof(float));
+    }
+}
+
 ct_status ct_preprocess(const ct_image *img, const float mean[3], const float std[3],
                         int min_size, int max_size, int size_divisible, ct_arena *arena,
                         ct_input *out, ct_error *err) {
@@ -52,7 +62,7 @@ ct_status ct_preprocess(const ct_image *img, const float mean[3], const float st
 
     float *padded = ct_arena_floats(arena, 3 * ph * pw);   /* [3,ph,pw] */
     if (!padded) return ct_fail(err, CT_E_NOMEM, "out of memory for a %dx%d image", W, H);
-    memset(padded, 0, 3 * ph * pw * sizeof(float));
+    zero_padding(padded, ph, pw, (size_t)out->h, (size_t)out->w);
     out->tensor = padded;
     float table[3][256];
     for (int c = 0; c < 3; c++) normalize_table(mean[c], std[c], table[c]);
