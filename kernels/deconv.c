@@ -35,14 +35,6 @@ void ct_deconv_pack(int cin, int cmid, const float *weight, const float *bias, f
 
 size_t ct_deconv_workspace_floats(int cmid) { return (size_t)cmid * 4 * PIXEL_CHUNK; }
 
-/* The first n (<= 4) floats at p, the other lanes zero. */
-static inline ct_vec4 load_lanes(const float *p, int n) {
-    if (n == 4) return ct_load4(p);
-    ct_vec4 v = {0};
-    for (int t = 0; t < n; t++) v[t] = p[t];
-    return v;
-}
-
 /* Pixels [i0, i1) of a chunk, all of image b, whose phases are rows
  * o*4 + uv of ph [cmid*4, np]: out = sum_o w1[l,o] * phase + b1[l] for each
  * output phase (u,v), summed over o (ascending) from 0 in registers, four
@@ -57,10 +49,10 @@ static void logits_run(const deconv_job *j, const float *ph, int np, int i0, int
         const float *row = ph + i;                         /* row o*4 + uv at row + uv*np */
         for (int o = 0; o < j->cmid; o++, row += 4 * (size_t)np) {
             ct_vec4 wv = {wl[o], wl[o], wl[o], wl[o]};
-            a0 += wv * load_lanes(row, n);
-            a1 += wv * load_lanes(row + np, n);
-            a2 += wv * load_lanes(row + 2 * (size_t)np, n);
-            a3 += wv * load_lanes(row + 3 * (size_t)np, n);
+            a0 += wv * ct_load4_first(row, n);
+            a1 += wv * ct_load4_first(row + np, n);
+            a2 += wv * ct_load4_first(row + 2 * (size_t)np, n);
+            a3 += wv * ct_load4_first(row + 3 * (size_t)np, n);
         }
         ct_vec4 acc[4] = {a0, a1, a2, a3};
         for (int t = 0; t < n; t++) {

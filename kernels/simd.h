@@ -19,6 +19,14 @@ static inline ct_vec4 ct_load4(const float *p) {
 
 static inline void ct_store4(float *p, ct_vec4 v) { __builtin_memcpy(p, &v, sizeof v); }
 
+/* The first n (<= 4) floats at p, the other lanes zero; reads only those n. */
+static inline ct_vec4 ct_load4_first(const float *p, int n) {
+    if (n == 4) return ct_load4(p);
+    ct_vec4 v = {0};
+    for (int t = 0; t < n; t++) v[t] = p[t];
+    return v;
+}
+
 /* Lanes i, j, k, l of the eight lanes of (a, b). */
 #if defined(__clang__)
 #define CT_SHUFFLE4(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)

@@ -329,20 +329,24 @@ static void store_row_of_four(const wino_job *j, int o, tile_pos a, ct_vec4 y[2]
     }
 }
 
+/* Floats from V[xi] to V[xi+1] for a block of nt tiles: V [XI] packed B [cin, nt] (whole panels), padded. */
+static size_t v_stride(const wino_job *j, int nt) {
+    return (size_t)(nt + NR - 1) / NR * NR * j->p->cin + STREAM_PAD;
+}
+
 /* Floats from M[xi] to M[xi+1] for a block of nt tiles: M [XI][cout][nt], padded. */
 static size_t m_stride(const wino_job *j, int nt) { return (size_t)j->p->cout * nt + STREAM_PAD; }
 
-/* Where in an output channel's plane ([batch, ho, wo]) the quad's output
- * rows start: its first tile's two rows, and its last tile's when that
- * lies in another row of tiles. Returns their count. output_quad asks the
- * cache for them a few channels ahead: a channel's few lines lie a plane
- * away from the previous channel's, which no hardware prefetcher follows,
- * and the transform stalled on each of them (a third of its time). */
-static int quad_lines(const wino_job *j, const tile_pos *a, int n, size_t line[4]) {
-    tile_pos last = a[n - 1];
-    int count = last.img == a[0].img && last.ty == a[0].ty ? 2 : 4;
+/* Where in an output channel's plane ([batch, ho, wo]) a quad's output
+ * rows start: its first tile's two rows, and its last tile's unless both
+ * lie in one row of tiles (one_row). Returns their count. output_quad asks
+ * the cache for them a few channels ahead: a channel's few lines lie a
+ * plane away from the previous channel's, which no hardware prefetcher
+ * follows, and the transform stalled on each of them (a third of its time). */
+static int quad_lines(const wino_job *j, tile_pos first, tile_pos last, int one_row, size_t line[4]) {
+    int count = one_row ? 2 : 4;
     for (int k = 0; k < count; k++) {
-        tile_pos t = k < 2 ? a[0] : last;
+        tile_pos t = k < 2 ? first : last;
         int oy = 2 * t.ty + k % 2 < j->ho ? 2 * t.ty + k % 2 : j->ho - 1;
         line[k] = ((size_t)t.img * j->ho + oy) * j->wo + 2 * t.tx;
     }
@@ -356,9 +360,9 @@ static void output_quad(const wino_job *j, int t0, int nt, int tl, int o0, int o
     int n = nt - tl < 4 ? nt - tl : 4;
     tile_pos a[4] = {{0, 0, 0}};   /* n >= 1 are set */
     for (int i = 0; i < n; i++) a[i] = tile_at(j, t0 + tl + i);
-    int row = n == 4 && a[0].img == a[3].img && a[0].ty == a[3].ty && 2 * a[0].ty + 1 < j->ho &&
-              2 * a[3].tx + 1 < j->wo;
-    int lines = quad_lines(j, a, n, line);
+    int one_row = a[0].img == a[n - 1].img && a[0].ty == a[n - 1].ty;
+    int row = n == 4 && one_row && 2 * a[0].ty + 1 < j->ho && 2 * a[3].tx + 1 < j->wo;   /* all 16 outputs in the map */
+    int lines = quad_lines(j, a[0], a[n - 1], one_row, line);
     for (int o = o0; o < o1; o++) {
         if (o + PREFETCH_AHEAD < o1) {   /* inline: GCC drops a function that only prefetches */
             size_t plane = (size_t)(o + PREFETCH_AHEAD) * j->p->batch * j->ho * j->wo;
@@ -371,8 +375,7 @@ static void output_quad(const wino_job *j, int t0, int nt, int tl, int o0, int o
 #pragma GCC unroll 16
             for (int xi = 0; xi < XI; xi++) m[xi] = ct_load4(m0 + xi * mstride);
         } else {
-            for (int xi = 0; xi < XI; xi++)
-                for (int i = 0; i < 4; i++) m[xi][i] = i < n ? m0[xi * mstride + i] : 0.0f;
+            for (int xi = 0; xi < XI; xi++) m[xi] = ct_load4_first(m0 + xi * mstride, n);
         }
         OUTPUT_TRANSFORM(ct_vec4, m, y);
         if (row) {
@@ -403,9 +406,9 @@ static void block_task(void *arg, int u, int thread) {
         if (o1 > p->cout) o1 = p->cout;
     }
     int t0 = blk * j->block, nt = j->tiles - t0 < j->block ? j->tiles - t0 : j->block;
-    size_t vstride = (size_t)(nt + NR - 1) / NR * NR * p->cin + STREAM_PAD;
-    float *V = ct_gemm_ctx_workspace(j->ctx, thread);                /* [XI] packed B [cin, nt], vstride apart */
-    float *M = V + XI * ((size_t)j->block * p->cin + STREAM_PAD);   /* [XI][cout][nt], m_stride apart */
+    size_t vstride = v_stride(j, nt);
+    float *V = ct_gemm_ctx_workspace(j->ctx, thread);   /* [XI] packed B [cin, nt], vstride apart */
+    float *M = V + XI * v_stride(j, j->block);         /* after a whole block's V; [XI][cout][nt], m_stride apart */
     input_transform(j, t0, nt, V, vstride);
     for (int xi = 0; xi < XI; xi++) {
         ct_gemm_b b = ct_gemm_b_packed(V + xi * vstride, p->cin, nt);
