@@ -171,9 +171,13 @@ int ct_nms_naive(const float *boxes, const float *scores, int n, double iou_thre
     return greedy_nms_naive(boxes, order, n, iou_thresh, flags, keep);
 }
 
+/* Scratch of ct_batched_nms: 4n floats (the shifted boxes, or the
+ * groups' scores), BATCH_INTS n + 1 ints, then ct_nms's. */
+enum { BATCH_INTS = 6 };
+
 size_t ct_batched_nms_scratch_bytes(int n) {
     size_t m = n > 0 ? (size_t)n : 0;
-    return 4 * m * sizeof(float) + 4 * m * sizeof(int) + ct_nms_scratch_bytes(n);
+    return 4 * m * sizeof(float) + (BATCH_INTS * m + 1) * sizeof(int) + ct_nms_scratch_bytes(n);
 }
 
 /* boxes.max() over all 4n coordinates; NaN if any is NaN, as in torch. */
@@ -198,46 +202,77 @@ static int batched_nms_offset(const float *boxes, const float *scores, const int
     return ct_nms(shifted, scores, n, iou_thresh, keep, nms_scratch);
 }
 
-/* torchvision's _batched_nms_vanilla: NMS per group, then the kept indices
- * in ascending order sorted by descending score. (torchvision sorts that
- * last list with an unstable sort; here exact ties keep ascending index.) */
+/* torchvision's _batched_nms_vanilla, group by group: members holds the
+ * box indices group after group (group g at [start[g], start[g+1])), and
+ * each group's slice of every array below is its own, so the groups run as
+ * independent tasks. */
+typedef struct {
+    const float *boxes, *scores;
+    double iou_thresh;
+    const int *members, *start;
+    float *member_scores;    /* [n] */
+    int *order, *kept_at;    /* [n] each: a group's order, then its kept boxes */
+    float *work;             /* greedy_work_floats(n): group g's from greedy_work_floats(start[g]) */
+    int *kept;               /* [groups] */
+} groups_job;
+
+static void group_task(void *arg, int g, int thread) {
+    (void)thread;
+    const groups_job *j = arg;
+    int first = j->start[g], m = j->start[g + 1] - first;
+    float *f = j->member_scores + first;
+    int *order = j->order + first, *tmp = j->kept_at + first;
+    for (int a = 0; a < m; a++) f[a] = j->scores[j->members[first + a]];
+    ct_argsort_desc(f, m, order, tmp);
+    for (int a = 0; a < m; a++) order[a] = j->members[first + order[a]];
+    j->kept[g] = greedy_nms(j->boxes, order, m, j->iou_thresh, j->work + greedy_work_floats(first), tmp);
+}
+
+/* NMS per group (groups in order of first appearance), then the kept
+ * indices in ascending order sorted by descending score. (torchvision sorts
+ * that last list with an unstable sort; here exact ties keep ascending
+ * index.) */
 static int batched_nms_per_group(const float *boxes, const float *scores, const int *groups, int n,
-                                 double iou_thresh, int *keep, float *fscratch, int *iscratch, float *work) {
-    int *members = iscratch, *order = iscratch + n, *tmp = iscratch + 2 * (size_t)n;
+                                 double iou_thresh, int *keep, float *fscratch, int *iscratch, float *work,
+                                 ct_pool *pool) {
+    int *members = iscratch, *order = iscratch + n, *kept_at = iscratch + 2 * (size_t)n;
     int *state = iscratch + 3 * (size_t)n;   /* 0 unvisited, 1 visited, 2 kept */
+    int *kept = iscratch + 4 * (size_t)n, *start = iscratch + 5 * (size_t)n;   /* [groups], [groups + 1] */
+    int count = 0, num_groups = 0;
     for (int i = 0; i < n; i++) state[i] = 0;
     for (int first = 0; first < n; first++) {
         if (state[first]) continue;
-        int m = 0;
+        start[num_groups++] = count;
         for (int i = first; i < n; i++)
             if (!state[i] && groups[i] == groups[first]) {
-                members[m] = i;
-                fscratch[m++] = scores[i];
+                members[count++] = i;
                 state[i] = 1;
             }
-        ct_argsort_desc(fscratch, m, order, tmp);
-        for (int a = 0; a < m; a++) order[a] = members[order[a]];
-        int kept = greedy_nms(boxes, order, m, iou_thresh, work, tmp);
-        for (int a = 0; a < kept; a++) state[tmp[a]] = 2;
     }
-    int count = 0;
+    start[num_groups] = n;
+    groups_job job = {boxes, scores, iou_thresh, members, start, fscratch, order, kept_at, work, kept};
+    ct_pool_run(pool, num_groups, group_task, &job);
+    for (int g = 0; g < num_groups; g++)
+        for (int a = 0; a < kept[g]; a++) state[kept_at[start[g] + a]] = 2;
+    count = 0;
     for (int i = 0; i < n; i++)
         if (state[i] == 2) {
             members[count] = i;
             fscratch[count++] = scores[i];
         }
-    ct_argsort_desc(fscratch, count, order, tmp);
+    ct_argsort_desc(fscratch, count, order, kept_at);
     for (int a = 0; a < count; a++) keep[a] = members[order[a]];
     return count;
 }
 
 int ct_batched_nms(const float *boxes, const float *scores, const int *groups, int n,
-                   double iou_thresh, int *keep, void *scratch) {
+                   double iou_thresh, int *keep, void *scratch, ct_pool *pool) {
     if (n <= 0) return 0;
     float *fscratch = scratch;
     int *iscratch = (int *)(fscratch + 4 * (size_t)n);
-    float *nms_scratch = (float *)(iscratch + 4 * (size_t)n);
+    float *nms_scratch = (float *)(iscratch + BATCH_INTS * (size_t)n + 1);
     if (4 * (size_t)n <= 4000)
         return batched_nms_offset(boxes, scores, groups, n, iou_thresh, keep, fscratch, nms_scratch);
-    return batched_nms_per_group(boxes, scores, groups, n, iou_thresh, keep, fscratch, iscratch, nms_scratch);
+    return batched_nms_per_group(boxes, scores, groups, n, iou_thresh, keep, fscratch, iscratch, nms_scratch,
+                                 pool);
 }

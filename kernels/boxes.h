@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "threadpool.h"
+
 /* BoxCoder.decode (spec §7.3): deltas [n,4] (dx,dy,dw,dh) against reference
  * boxes ref [n,4] -> out [n,4]; weights (wx,wy,ww,wh); dw, dh clamped from
  * above at clip. Deltas may be strided: delta i is at deltas + i*delta_stride. */
@@ -35,9 +37,11 @@ int ct_nms_naive(const float *boxes, const float *scores, int n, double iou_thre
  * exactly as torchvision chooses. Kept indices sorted by descending score,
  * ties by ascending index (in the per-group path torchvision's final sort is
  * unstable, so two kept boxes of exactly equal score may come out swapped
- * there). scratch: ct_batched_nms_scratch_bytes(n) bytes, float-aligned. */
+ * there). The per-group path runs the groups as tasks on pool (NULL: in
+ * order on the caller). scratch: ct_batched_nms_scratch_bytes(n) bytes,
+ * float-aligned. */
 int ct_batched_nms(const float *boxes, const float *scores, const int *groups, int n,
-                   double iou_thresh, int *keep, void *scratch);
+                   double iou_thresh, int *keep, void *scratch, ct_pool *pool);
 size_t ct_batched_nms_scratch_bytes(int n);
 
 #endif

@@ -3,6 +3,7 @@
  * group separation, RoIAlign/paste/resize/pool on degenerate maps
  * and non-finite boxes (no crash, no hang, defined output; the two RoIAlign
  * kernels agree bit for bit; a paste writes only its box's rectangle). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "roi_align.h"
 #include "sort.h"
 #include "test.h"
+#include "threadpool.h"
 
 #include <math.h>
 
@@ -81,10 +83,17 @@ static void test_nms_vs_naive(void) {
     CHECKF(bad == 0, "%d of %d NMS cases differ from the naive twin", bad, cases);
 }
 
+/* ct_batched_nms on its own and with its groups on a pool of three
+ * threads: -1 when the two disagree. */
 static int run_batched(const float *boxes, const float *scores, const int *groups, int n, double thr, int *keep) {
     void *scratch = malloc(ct_batched_nms_scratch_bytes(n) + 1);
-    int k = ct_batched_nms(boxes, scores, groups, n, thr, keep, scratch);
-    free(scratch);
+    int *pooled = malloc((size_t)(n > 0 ? n : 1) * sizeof *pooled);
+    ct_pool *pool = ct_pool_new(3);
+    int k = ct_batched_nms(boxes, scores, groups, n, thr, keep, scratch, NULL);
+    int kp = ct_batched_nms(boxes, scores, groups, n, thr, pooled, scratch, pool);
+    if (kp != k || memcmp(keep, pooled, (size_t)k * sizeof *keep) != 0) k = -1;
+    ct_pool_free(pool);
+    free(scratch), free(pooled);
     return k;
 }
 
@@ -141,6 +150,45 @@ static void check_groups_separate(int n) {
     for (int i = 1; i < k; i++) sorted &= scores[keep[i - 1]] >= scores[keep[i]];
     CHECK(sorted);
     free(boxes), free(scores), free(groups), free(keep);
+}
+
+/* Many interleaved groups, per-group path (n*4 > 4000): the kept set is
+ * the naive NMS of each group on its own, merged by descending score, ties
+ * by ascending index. */
+static void test_batched_nms_many_groups_vs_naive(void) {
+    enum { N = 1500, GROUPS = 7 };
+    static float boxes[N * 4], scores[N], gb[N * 4], gs[N];
+    static int groups[N], keep[N], want[N], members[N], gkeep[N], scratch[2 * N];
+    uint32_t seed = 12345;
+    for (int i = 0; i < N; i++) {
+        float v[4];
+        for (int k = 0; k < 4; k++) v[k] = (float)((seed = seed * 1664525u + 1013904223u) >> 24);
+        float b[4] = {v[0], v[1], v[0] + 8 + v[2] / 4, v[1] + 8 + v[3] / 4};
+        memcpy(boxes + 4 * i, b, sizeof b);
+        scores[i] = (float)((seed = seed * 1664525u + 1013904223u) >> 26) / 64.0f;   /* many ties */
+        groups[i] = (i * 5 + i / 3) % GROUPS;
+    }
+    int count = 0;
+    for (int g = 0; g < GROUPS; g++) {
+        int m = 0;
+        for (int i = 0; i < N; i++)
+            if (groups[i] == g) {
+                members[m] = i;
+                memcpy(gb + 4 * m, boxes + 4 * i, 4 * sizeof *gb);
+                gs[m++] = scores[i];
+            }
+        int kept = ct_nms_naive(gb, gs, m, 0.3, gkeep, scratch);
+        for (int a = 0; a < kept; a++) want[count++] = members[gkeep[a]];
+    }
+    for (int a = 1; a < count; a++)   /* insertion sort: descending score, ascending index */
+        for (int b = a; b > 0 && (scores[want[b]] > scores[want[b - 1]] ||
+                                  (scores[want[b]] == scores[want[b - 1]] && want[b] < want[b - 1])); b--) {
+            int t = want[b];
+            want[b] = want[b - 1], want[b - 1] = t;
+        }
+    int k = run_batched(boxes, scores, groups, N, 0.3, keep);
+    CHECKF(k == count, "kept %d, want %d", k, count);
+    CHECK(k == count && memcmp(keep, want, (size_t)count * sizeof *keep) == 0);
 }
 
 static void test_batched_nms_groups_separate(void) {
@@ -260,6 +308,7 @@ int main(void) {
     RUN(test_nms_threshold_is_strict);
     RUN(test_nms_zero_area_never_suppressed);
     RUN(test_batched_nms_groups_separate);
+    RUN(test_batched_nms_many_groups_vs_naive);
     RUN(test_decode_and_clip_edges);
     RUN(test_roi_align_hostile);
     RUN(test_paste_hostile);

@@ -19,6 +19,7 @@
 #include "resize.h"
 #include "roi_align.h"
 #include "test.h"
+#include "threadpool.h"
 
 #define FIXTURES "tests/fixtures/kernels/"
 #define MAX_TENSORS 96
@@ -214,8 +215,13 @@ static void check_batched(const kv_file *kv, const char *tag) {
     int n = boxes->dims[0];
     int *keep = malloc(n * sizeof *keep);
     void *scratch = malloc(ct_batched_nms_scratch_bytes(n));
-    int k = ct_batched_nms(boxes->f, scores->f, groups->i, n, (double)thresh->f[0], keep, scratch);
-    check_keep(name, keep, k, want);
+    ct_pool *pool = ct_pool_new(2);
+    for (int pooled = 0; pooled <= 1; pooled++) {   /* the groups in order, then as tasks on two threads */
+        int k = ct_batched_nms(boxes->f, scores->f, groups->i, n, (double)thresh->f[0], keep, scratch,
+                               pooled ? pool : NULL);
+        check_keep(name, keep, k, want);
+    }
+    ct_pool_free(pool);
     free(keep), free(scratch);
 }
 

@@ -187,7 +187,7 @@ static ct_status run(ct_session *s, const ct_image *img, ct_result *res, ct_erro
     double t = now_ms(), flops = s->flops = 0.0;
     ct_input in;
     ct_status st = ct_preprocess(img, cfg->image_mean, cfg->image_std, s->opt.min_size, s->opt.max_size,
-                                 (int)cfg->size_divisible, &s->arena, &in, err);
+                                 (int)cfg->size_divisible, &s->arena, s->pool, &in, err);
     if (st != CT_OK) return st;
     ct_trace(s, "input", in.tensor, 3, 3, in.padded_h, in.padded_w);
     stage_done(s, res, CT_STAGE_PREPROCESS, &t, &flops);

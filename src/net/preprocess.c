@@ -1,6 +1,7 @@
 /* Image to backbone input, in PyTorch's order and float32 arithmetic:
  * ToTensor (x/255), normalize ((x-mean)/std), bilinear resize, zero pad.
- * At scale 1 the resize is an exact copy and is skipped. */
+ * At scale 1 the resize is an exact copy and is skipped. Rows are written
+ * in bands on the pool, padding included (nothing is cleared beforehand). */
 #include "net/preprocess.h"
 
 #include <math.h>
@@ -32,25 +33,52 @@ static void normalize_table(float mean, float std, float table[256]) {
     for (int p = 0; p < 256; p++) table[p] = ((float)p / 255.0f - mean) / std;
 }
 
-/* One row of channel c through its table. */
-static void normalize_row(const uint8_t *pixels, int channels, int c, int n, const float table[256], float *dst) {
-    for (int x = 0; x < n; x++) dst[x] = table[pixels[(size_t)x * channels + c]];
+/* Rows of a [3,ph,pw] tensor, each the image's row (normalized from the
+ * pixels through the tables, or copied from a [3,h,w] float image) and zero
+ * beyond it: padding columns right of x = w, padding rows below y = h. */
+typedef struct {
+    const ct_image *img;              /* the pixels, when from is NULL */
+    const float *table;               /* [3][256] */
+    const float *from;                /* [3,h,w] rows to copy, or NULL */
+    int h, w;
+    size_t ph, pw;
+    float *dst;                       /* [3,ph,pw] */
+} rows_job;
+
+enum { BAND_ROWS = 16 };   /* rows per task: a 512-row tensor is 32 tasks */
+
+static void fill_row(const rows_job *j, int c, int y, float *dst) {
+    if (y >= j->h) {
+        memset(dst, 0, j->pw * sizeof *dst);
+        return;
+    }
+    if (j->from) {
+        memcpy(dst, j->from + ((size_t)c * j->h + y) * j->w, (size_t)j->w * sizeof *dst);
+    } else {
+        int C = j->img->channels;
+        const uint8_t *pixels = j->img->pixels + (size_t)y * j->w * C + (C == 1 ? 0 : c);
+        for (int x = 0; x < j->w; x++) dst[x] = j->table[c * 256 + pixels[(size_t)x * C]];
+    }
+    memset(dst + j->w, 0, (j->pw - (size_t)j->w) * sizeof *dst);
 }
 
-/* The zero padding of [3,ph,pw] around the image's [h,w] corner (the
- * rest is written below). */
-static void zero_padding(float *padded, size_t ph, size_t pw, size_t h, size_t w) {
-    for (size_t c = 0; c < 3; c++) {
-        float *plane = padded + c * ph * pw;
-        for (size_t y = 0; y < h && w < pw; y++) memset(plane + y * pw + w, 0, (pw - w) * sizeof(float));
-        memset(plane + h * pw, 0, (ph - h) * pw * sizeof(float));
-    }
+static void fill_band(void *arg, int band, int thread) {
+    (void)thread;
+    const rows_job *j = arg;
+    size_t y1 = (size_t)(band + 1) * BAND_ROWS < j->ph ? (size_t)(band + 1) * BAND_ROWS : j->ph;
+    for (size_t c = 0; c < 3; c++)
+        for (size_t y = (size_t)band * BAND_ROWS; y < y1; y++)
+            fill_row(j, (int)c, (int)y, j->dst + (c * j->ph + y) * j->pw);
+}
+
+static void fill_rows(ct_pool *pool, const rows_job *j) {
+    ct_pool_run(pool, (int)((j->ph + BAND_ROWS - 1) / BAND_ROWS), fill_band, (void *)j);
 }
 
 ct_status ct_preprocess(const ct_image *img, const float mean[3], const float std[3],
-                        int min_size, int max_size, int size_divisible, ct_arena *arena,
+                        int min_size, int max_size, int size_divisible, ct_arena *arena, ct_pool *pool,
                         ct_input *out, ct_error *err) {
-    int H = img->height, W = img->width, C = img->channels;
+    int H = img->height, W = img->width;
     out->orig_h = H;
     out->orig_w = W;
     ct_resized_size(H, W, min_size, max_size, &out->h, &out->w);
@@ -62,16 +90,12 @@ ct_status ct_preprocess(const ct_image *img, const float mean[3], const float st
 
     float *padded = ct_arena_floats(arena, 3 * ph * pw);   /* [3,ph,pw] */
     if (!padded) return ct_fail(err, CT_E_NOMEM, "out of memory for a %dx%d image", W, H);
-    zero_padding(padded, ph, pw, (size_t)out->h, (size_t)out->w);
     out->tensor = padded;
-    float table[3][256];
-    for (int c = 0; c < 3; c++) normalize_table(mean[c], std[c], table[c]);
+    float table[3 * 256];
+    for (int c = 0; c < 3; c++) normalize_table(mean[c], std[c], table + 256 * c);
     if (out->h == H && out->w == W) {
-        /* Scale 1: the original's resize is an exact copy, so normalize in place. */
-        for (int c = 0; c < 3; c++)
-            for (int y = 0; y < H; y++)
-                normalize_row(img->pixels + (size_t)y * W * C, C, C == 1 ? 0 : c, W, table[c],
-                              padded + ((size_t)c * ph + y) * pw);
+        /* Scale 1: the original's resize is an exact copy: normalize straight into place. */
+        fill_rows(pool, &(rows_job){img, table, NULL, H, W, ph, pw, padded});
         return CT_OK;
     }
     ct_arena_mark mark = ct_arena_get_mark(arena);
@@ -79,15 +103,9 @@ ct_status ct_preprocess(const ct_image *img, const float mean[3], const float st
     float *resized = ct_arena_floats(arena, (size_t)3 * out->h * out->w);  /* [3,h,w] */
     if (!norm || !resized)
         return ct_fail(err, CT_E_NOMEM, "out of memory for a %dx%d image", W, H);
-    for (int c = 0; c < 3; c++)
-        for (int y = 0; y < H; y++)
-            normalize_row(img->pixels + (size_t)y * W * C, C, C == 1 ? 0 : c, W, table[c],
-                          norm + ((size_t)c * H + y) * W);
+    fill_rows(pool, &(rows_job){img, table, NULL, H, W, (size_t)H, (size_t)W, norm});
     ct_resize_bilinear(norm, 3, H, W, resized, out->h, out->w, 0.0, 0.0);
-    for (int c = 0; c < 3; c++)
-        for (int y = 0; y < out->h; y++)
-            memcpy(padded + ((size_t)c * ph + y) * pw, resized + ((size_t)c * out->h + y) * out->w,
-                   (size_t)out->w * sizeof(float));
+    fill_rows(pool, &(rows_job){img, table, resized, out->h, out->w, ph, pw, padded});
     ct_arena_release(arena, mark);
     return CT_OK;
 }

@@ -5,6 +5,7 @@
 #define CT_NET_PREPROCESS_H
 
 #include "ctinfer.h"
+#include "threadpool.h"
 #include "util/arena.h"
 
 typedef struct {
@@ -18,7 +19,7 @@ typedef struct {
 void ct_resized_size(int orig_h, int orig_w, int min_size, int max_size, int *h, int *w);
 
 ct_status ct_preprocess(const ct_image *img, const float mean[3], const float std[3],
-                        int min_size, int max_size, int size_divisible, ct_arena *arena,
+                        int min_size, int max_size, int size_divisible, ct_arena *arena, ct_pool *pool,
                         ct_input *out, ct_error *err);
 
 #endif

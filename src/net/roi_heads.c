@@ -182,7 +182,7 @@ ct_status ct_box_branch(ct_session *s, const ct_input *in, const ct_fmap hwc[CT_
     }
     void *scratch = ct_arena_alloc(arena, ct_batched_nms_scratch_bytes(m));
     if (!scratch) return ct_fail(err, CT_E_NOMEM, "out of memory in the box branch");
-    int k = ct_batched_nms(boxes, scores, labels, m, s->opt.nms_thresh, keep, scratch);
+    int k = ct_batched_nms(boxes, scores, labels, m, s->opt.nms_thresh, keep, scratch, s->pool);
     if (k > D) k = D;
     for (int i = 0; i < k; i++) {
         int j = keep[i];

@@ -24,6 +24,28 @@ typedef struct {
     float *anchors;                  /* [total,4] */
 } rpn_outputs;
 
+/* Level outputs [A,H,W] objectness and [A*4,H,W] deltas, flattened to
+ * anchor order from `first` on, FLATTEN_PIXELS locations per task. */
+typedef struct {
+    const float *obj, *reg;
+    int A, HW, first;
+    rpn_outputs *o;
+} flatten_job;
+
+enum { FLATTEN_PIXELS = 2048 };
+
+static void flatten_task(void *arg, int task, int thread) {
+    (void)thread;
+    const flatten_job *j = arg;
+    int p1 = (task + 1) * FLATTEN_PIXELS < j->HW ? (task + 1) * FLATTEN_PIXELS : j->HW;
+    for (int p = task * FLATTEN_PIXELS; p < p1; p++)
+        for (int a = 0; a < j->A; a++) {
+            size_t i = (size_t)j->first + (size_t)p * j->A + a;
+            j->o->objectness[i] = j->obj[(size_t)a * j->HW + p];
+            for (int k = 0; k < 4; k++) j->o->deltas[i * 4 + k] = j->reg[((size_t)a * 4 + k) * j->HW + p];
+        }
+}
+
 /* The head on one level, flattened: [A,H,W] -> [H,W,A] and [A*4,H,W] -> [H,W,A,4]. */
 static ct_status run_head(ct_session *s, const ct_input *in, const ct_fmap *feat, const float *base,
                           rpn_outputs *o, int level, ct_error *err) {
@@ -35,13 +57,8 @@ static ct_status run_head(ct_session *s, const ct_input *in, const ct_fmap *feat
     if ((st = ct_conv_layer_run(s, &net->rpn_conv, feat, NULL, 1, &t, err)) != CT_OK ||
         (st = ct_conv_layer_run(s, &net->rpn_out, &t, NULL, 0, &out, err)) != CT_OK)
         return st;
-    const float *obj = out.data, *reg = out.data + (size_t)A * HW;
-    for (int p = 0; p < HW; p++)
-        for (int a = 0; a < A; a++) {
-            size_t i = (size_t)first + (size_t)p * A + a;
-            o->objectness[i] = obj[(size_t)a * HW + p];
-            for (int k = 0; k < 4; k++) o->deltas[i * 4 + k] = reg[((size_t)a * 4 + k) * HW + p];
-        }
+    flatten_job flat = {out.data, out.data + (size_t)A * HW, A, HW, first, o};
+    ct_pool_run(s->pool, (HW + FLATTEN_PIXELS - 1) / FLATTEN_PIXELS, flatten_task, &flat);
     /* stride = padded size / grid size (true division, as the repo). */
     ct_grid_anchors(base, A, feat->h, feat->w, (float)in->padded_h / (float)feat->h,
                     (float)in->padded_w / (float)feat->w, o->anchors + 4 * (size_t)first);
@@ -49,20 +66,34 @@ static ct_status run_head(ct_session *s, const ct_input *in, const ct_fmap *feat
     return CT_OK;
 }
 
-/* Appends level l's top pre_nms_top_n anchors by objectness (descending,
- * ties by index), decoded against their anchors. */
-static void level_top_k(const ct_session *s, const rpn_outputs *o, int level, float *boxes, float *scores,
-                        int *levels, int *count, int *order, int *tmp, float *values) {
-    int first = o->offset[level], n = o->offset[level + 1] - first;
-    int k = ct_topk_desc(o->objectness + first, n, s->opt.rpn_pre_nms_top_n, order, tmp, values);
+/* Each level's top pre_nms_top_n anchors by objectness (descending, ties
+ * by index), decoded against their anchors: level l's go to [start[l],
+ * start[l+1]) of the candidates, and it sorts in its own part of the
+ * scratch arrays, so the levels run as independent tasks. */
+typedef struct {
+    const rpn_outputs *o;
+    int top_n;
+    const int *start;          /* [L+1] */
+    float *boxes, *scores;     /* [cap,4], [cap] candidates */
+    int *levels;               /* [cap] */
+    int *order, *tmp;          /* [total] each: level l at o->offset[l] */
+    float *values;             /* [total] */
+} top_k_job;
+
+static void level_top_k(void *arg, int level, int thread) {
+    (void)thread;
+    const top_k_job *j = arg;
+    const rpn_outputs *o = j->o;
+    int first = o->offset[level], n = o->offset[level + 1] - first, at = j->start[level];
+    int *order = j->order + first;
+    int k = ct_topk_desc(o->objectness + first, n, j->top_n, order, j->tmp + first, j->values + first);
     for (int i = 0; i < k; i++) {
         size_t a = (size_t)first + order[i];
         ct_box_decode(o->anchors + 4 * a, o->deltas + 4 * a, 4, 1, RPN_WEIGHTS, RPN_BBOX_CLIP,
-                      boxes + 4 * (size_t)(*count + i));
-        scores[*count + i] = o->objectness[a];
-        levels[*count + i] = level;
+                      j->boxes + 4 * (size_t)(at + i));
+        j->scores[at + i] = o->objectness[a];
+        j->levels[at + i] = level;
     }
-    *count += k;
 }
 
 /* clip_boxes_to_image, then remove_small_boxes(min_size=0): keeps w >= 0 and
@@ -85,15 +116,16 @@ ct_status ct_rpn(ct_session *s, const ct_input *in, const ct_fmap levels[CT_MAX_
                  ct_proposals *out, ct_error *err) {
     const ct_network *net = &s->model->net;
     ct_arena *arena = &s->arena;
-    int A = net->num_anchors, L = net->num_levels, cap = 0, largest = 0;
+    int A = net->num_anchors, L = net->num_levels, top_n = s->opt.rpn_pre_nms_top_n;
     rpn_outputs o = {0};
+    int start[CT_MAX_LEVELS + 1] = {0};   /* level l's candidates: [start[l], start[l+1]) */
     for (int l = 0; l < L; l++) {
         int n = levels[l].h * levels[l].w * A;
         o.offset[l + 1] = o.offset[l] + n;
-        cap += n < s->opt.rpn_pre_nms_top_n ? n : s->opt.rpn_pre_nms_top_n;
-        largest = n > largest ? n : largest;
+        start[l + 1] = start[l] + (n < top_n ? n : top_n);
     }
     o.total = o.offset[L];
+    int cap = start[L];
     float base[4 * CTM_MAX_ANCHORS * CTM_MAX_ANCHORS];  /* [A,4] */
     ct_base_anchors(&net->cfg, base);
 
@@ -107,9 +139,9 @@ ct_status ct_rpn(ct_session *s, const ct_input *in, const ct_fmap levels[CT_MAX_
     float *scores = ct_arena_floats(arena, (size_t)cap + 1);
     int *lvl = (int *)ct_arena_floats(arena, (size_t)cap + 1);
     int *keep = (int *)ct_arena_floats(arena, (size_t)cap + 1);
-    int *order = (int *)ct_arena_floats(arena, (size_t)largest);
-    int *tmp = (int *)ct_arena_floats(arena, (size_t)largest);
-    float *values = ct_arena_floats(arena, (size_t)largest);
+    int *order = (int *)ct_arena_floats(arena, (size_t)o.total);
+    int *tmp = (int *)ct_arena_floats(arena, (size_t)o.total);
+    float *values = ct_arena_floats(arena, (size_t)o.total);
     if (!out->boxes || !o.objectness || !o.deltas || !o.anchors || !boxes || !scores || !lvl || !keep ||
         !order || !tmp || !values)
         return ct_fail(err, CT_E_NOMEM, "out of memory in the RPN");
@@ -120,12 +152,12 @@ ct_status ct_rpn(ct_session *s, const ct_input *in, const ct_fmap levels[CT_MAX_
     ct_trace(s, "rpn_deltas", o.deltas, 2, o.total, 4);
     ct_trace(s, "anchors", o.anchors, 2, o.total, 4);
 
-    int count = 0;
-    for (int l = 0; l < L; l++) level_top_k(s, &o, l, boxes, scores, lvl, &count, order, tmp, values);
-    count = clip_and_filter(in, boxes, scores, lvl, count);
+    top_k_job top_k = {&o, top_n, start, boxes, scores, lvl, order, tmp, values};
+    ct_pool_run(s->pool, L, level_top_k, &top_k);
+    int count = clip_and_filter(in, boxes, scores, lvl, cap);
     void *scratch = ct_arena_alloc(arena, ct_batched_nms_scratch_bytes(count));
     if (!scratch) return ct_fail(err, CT_E_NOMEM, "out of memory in the RPN");
-    int nk = ct_batched_nms(boxes, scores, lvl, count, s->opt.rpn_nms_thresh, keep, scratch);
+    int nk = ct_batched_nms(boxes, scores, lvl, count, s->opt.rpn_nms_thresh, keep, scratch, s->pool);
     if (nk > s->opt.rpn_post_nms_top_n) nk = s->opt.rpn_post_nms_top_n;
     float *proposal_scores = scores;  /* reordered in place below: keep[] is increasing-free, so copy first */
     for (int i = 0; i < nk; i++) memcpy(out->boxes + 4 * i, boxes + 4 * keep[i], 4 * sizeof(float));
