@@ -254,15 +254,15 @@ static int batched_nms_per_group(const float *boxes, const float *scores, const 
     ct_pool_run(pool, num_groups, group_task, &job);
     for (int g = 0; g < num_groups; g++)
         for (int a = 0; a < kept[g]; a++) state[kept_at[start[g] + a]] = 2;
-    count = 0;
+    int survivors = 0;   /* the kept boxes in ascending index, into members */
     for (int i = 0; i < n; i++)
         if (state[i] == 2) {
-            members[count] = i;
-            fscratch[count++] = scores[i];
+            members[survivors] = i;
+            fscratch[survivors++] = scores[i];
         }
-    ct_argsort_desc(fscratch, count, order, kept_at);
-    for (int a = 0; a < count; a++) keep[a] = members[order[a]];
-    return count;
+    ct_argsort_desc(fscratch, survivors, order, kept_at);
+    for (int a = 0; a < survivors; a++) keep[a] = members[order[a]];
+    return survivors;
 }
 
 int ct_batched_nms(const float *boxes, const float *scores, const int *groups, int n,

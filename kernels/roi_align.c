@@ -116,14 +116,14 @@ typedef struct {
 static void hwc_task(void *arg, int block, int thread) {
     (void)thread;
     const hwc_job *j = arg;
-    int p0 = block * HWC_BLOCK_PIXELS, n = j->pixels - p0 < HWC_BLOCK_PIXELS ? j->pixels - p0 : HWC_BLOCK_PIXELS;
+    int p0 = block * HWC_BLOCK_PIXELS, n = ct_block_end(block, HWC_BLOCK_PIXELS, j->pixels) - p0;
     ct_transpose(j->feat + p0, j->pixels, j->c, n, j->feat_hwc + (size_t)p0 * j->c, j->c);
 }
 
 void ct_roi_align_hwc(ct_pool *pool, const float *feat, int c, int h, int w, float *feat_hwc) {
     if (c <= 0 || h <= 0 || w <= 0) return;
     hwc_job j = {feat, c, h * w, feat_hwc};
-    ct_pool_run(pool, (j.pixels + HWC_BLOCK_PIXELS - 1) / HWC_BLOCK_PIXELS, hwc_task, &j);
+    ct_pool_run(pool, ct_blocks(j.pixels, HWC_BLOCK_PIXELS), hwc_task, &j);
 }
 
 /* One bilinear sample's four taps at the channel chunk's first channel

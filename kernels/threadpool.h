@@ -21,6 +21,11 @@ int ct_pool_size(const ct_pool *pool);
  * order on the caller. Not reentrant: one loop at a time per pool. */
 void ct_pool_run(ct_pool *pool, int n, ct_task_fn task, void *ctx);
 
+/* n items cut into blocks of `size` for a loop of one task per block:
+ * the task count, and where block b ends (it starts at b * size). */
+static inline int ct_blocks(int n, int size) { return (n + size - 1) / size; }
+static inline int ct_block_end(int b, int size, int n) { return n - b * size < size ? n : (b + 1) * size; }
+
 /* Cores available to this process (at least 1). */
 int ct_cpu_count(void);
 

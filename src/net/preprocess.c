@@ -37,11 +37,10 @@ static void normalize_table(float mean, float std, float table[256]) {
  * pixels through the tables, or copied from a [3,h,w] float image) and zero
  * beyond it: padding columns right of x = w, padding rows below y = h. */
 typedef struct {
-    const ct_image *img;              /* the pixels, when from is NULL */
+    const ct_image *img;              /* its pixels (w x h), when from is NULL */
     const float *table;               /* [3][256] */
     const float *from;                /* [3,h,w] rows to copy, or NULL */
-    int h, w;
-    size_t ph, pw;
+    int h, w, ph, pw;
     float *dst;                       /* [3,ph,pw] */
 } rows_job;
 
@@ -49,7 +48,7 @@ enum { BAND_ROWS = 16 };   /* rows per task: a 512-row tensor is 32 tasks */
 
 static void fill_row(const rows_job *j, int c, int y, float *dst) {
     if (y >= j->h) {
-        memset(dst, 0, j->pw * sizeof *dst);
+        memset(dst, 0, (size_t)j->pw * sizeof *dst);
         return;
     }
     if (j->from) {
@@ -59,21 +58,18 @@ static void fill_row(const rows_job *j, int c, int y, float *dst) {
         const uint8_t *pixels = j->img->pixels + (size_t)y * j->w * C + (C == 1 ? 0 : c);
         for (int x = 0; x < j->w; x++) dst[x] = j->table[c * 256 + pixels[(size_t)x * C]];
     }
-    memset(dst + j->w, 0, (j->pw - (size_t)j->w) * sizeof *dst);
+    memset(dst + j->w, 0, (size_t)(j->pw - j->w) * sizeof *dst);
 }
 
 static void fill_band(void *arg, int band, int thread) {
     (void)thread;
     const rows_job *j = arg;
-    size_t y1 = (size_t)(band + 1) * BAND_ROWS < j->ph ? (size_t)(band + 1) * BAND_ROWS : j->ph;
-    for (size_t c = 0; c < 3; c++)
-        for (size_t y = (size_t)band * BAND_ROWS; y < y1; y++)
-            fill_row(j, (int)c, (int)y, j->dst + (c * j->ph + y) * j->pw);
+    for (int c = 0; c < 3; c++)
+        for (int y = band * BAND_ROWS, y1 = ct_block_end(band, BAND_ROWS, j->ph); y < y1; y++)
+            fill_row(j, c, y, j->dst + ((size_t)c * j->ph + y) * j->pw);
 }
 
-static void fill_rows(ct_pool *pool, const rows_job *j) {
-    ct_pool_run(pool, (int)((j->ph + BAND_ROWS - 1) / BAND_ROWS), fill_band, (void *)j);
-}
+static void fill_rows(ct_pool *pool, rows_job *j) { ct_pool_run(pool, ct_blocks(j->ph, BAND_ROWS), fill_band, j); }
 
 ct_status ct_preprocess(const ct_image *img, const float mean[3], const float std[3],
                         int min_size, int max_size, int size_divisible, ct_arena *arena, ct_pool *pool,
@@ -86,9 +82,9 @@ ct_status ct_preprocess(const ct_image *img, const float mean[3], const float st
         return ct_fail(err, CT_E_LIMIT, "a %dx%d image resizes to nothing", W, H);
     out->padded_h = round_up(out->h, size_divisible);
     out->padded_w = round_up(out->w, size_divisible);
-    size_t ph = (size_t)out->padded_h, pw = (size_t)out->padded_w;
+    int ph = out->padded_h, pw = out->padded_w;
 
-    float *padded = ct_arena_floats(arena, 3 * ph * pw);   /* [3,ph,pw] */
+    float *padded = ct_arena_floats(arena, (size_t)3 * ph * pw);   /* [3,ph,pw] */
     if (!padded) return ct_fail(err, CT_E_NOMEM, "out of memory for a %dx%d image", W, H);
     out->tensor = padded;
     float table[3 * 256];
@@ -103,7 +99,7 @@ ct_status ct_preprocess(const ct_image *img, const float mean[3], const float st
     float *resized = ct_arena_floats(arena, (size_t)3 * out->h * out->w);  /* [3,h,w] */
     if (!norm || !resized)
         return ct_fail(err, CT_E_NOMEM, "out of memory for a %dx%d image", W, H);
-    fill_rows(pool, &(rows_job){img, table, NULL, H, W, (size_t)H, (size_t)W, norm});
+    fill_rows(pool, &(rows_job){img, table, NULL, H, W, H, W, norm});
     ct_resize_bilinear(norm, 3, H, W, resized, out->h, out->w, 0.0, 0.0);
     fill_rows(pool, &(rows_job){img, table, resized, out->h, out->w, ph, pw, padded});
     ct_arena_release(arena, mark);

@@ -37,8 +37,7 @@ enum { FLATTEN_PIXELS = 2048 };
 static void flatten_task(void *arg, int task, int thread) {
     (void)thread;
     const flatten_job *j = arg;
-    int p1 = (task + 1) * FLATTEN_PIXELS < j->HW ? (task + 1) * FLATTEN_PIXELS : j->HW;
-    for (int p = task * FLATTEN_PIXELS; p < p1; p++)
+    for (int p = task * FLATTEN_PIXELS, p1 = ct_block_end(task, FLATTEN_PIXELS, j->HW); p < p1; p++)
         for (int a = 0; a < j->A; a++) {
             size_t i = (size_t)j->first + (size_t)p * j->A + a;
             j->o->objectness[i] = j->obj[(size_t)a * j->HW + p];
@@ -58,7 +57,7 @@ static ct_status run_head(ct_session *s, const ct_input *in, const ct_fmap *feat
         (st = ct_conv_layer_run(s, &net->rpn_out, &t, NULL, 0, &out, err)) != CT_OK)
         return st;
     flatten_job flat = {out.data, out.data + (size_t)A * HW, A, HW, first, o};
-    ct_pool_run(s->pool, (HW + FLATTEN_PIXELS - 1) / FLATTEN_PIXELS, flatten_task, &flat);
+    ct_pool_run(s->pool, ct_blocks(HW, FLATTEN_PIXELS), flatten_task, &flat);
     /* stride = padded size / grid size (true division, as the repo). */
     ct_grid_anchors(base, A, feat->h, feat->w, (float)in->padded_h / (float)feat->h,
                     (float)in->padded_w / (float)feat->w, o->anchors + 4 * (size_t)first);
